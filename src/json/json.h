@@ -88,6 +88,9 @@ const tl_json *tl_json_get_string(const tl_json *obj, const char *key);
 /* True when v is a number holding an integer that fits int64 (text without fraction/exponent,
  * or a finite double with no fractional part in range); sets *out. */
 bool tl_json_int64(const tl_json *v, int64_t *out);
+/* The JSON Schema name of a tl_json_type: "null", "boolean", "number", "string", "array",
+ * "object" ("unknown" otherwise). For messages such as "expected string, found number". */
+const char *tl_json_type_name(int type);
 
 /* ---- writer: compact JSON into a tl_buf ---- */
 /* Appends s[0..n) as a quoted JSON string with the minimal escapes (control chars as \u00XX). */
