@@ -57,6 +57,7 @@
     gen: 0,           // bumped on every site switch; stale answers are ignored
     sitesAt: 0,
     lastOk: 0,
+    failing: false,   // the last refresh had an error
     timer: 0,
     running: false,
     plot: null,
@@ -156,10 +157,13 @@
 
   function refreshLive(now) {
     let st = 'idle';
-    let text = 'live';
-    if (state.site && state.lastOk) {
+    let text = 'waiting';
+    if (state.site && state.failing) {
+      st = 'stale';
+      text = 'error';
+    } else if (state.site && state.lastOk) {
       st = now - state.lastOk <= STALE_MS ? 'ok' : 'stale';
-      if (st === 'stale') text = 'stale';
+      text = st === 'ok' ? 'live' : 'stale';
     }
     if (el.live.dataset.state !== st) el.live.dataset.state = st;
     setText(el.liveText, text);
@@ -226,9 +230,12 @@
     state.site = site;
     state.gen++;
     state.lastOk = 0;
+    state.failing = false;
     for (const node of [el.current, el.totVisitors, el.totPageviews, el.totEvents]) setText(node, '–');
     setText(el.updated, '—');
     state.series = null;
+    delete el.chart.dataset.points;
+    delete el.chart.dataset.pageviews;
     if (state.plot) state.plot.setData(emptySeries(Date.now()));
     showErrors([]);
     refreshLive(Date.now());
@@ -399,11 +406,16 @@
       state.series = toSeries(minutes.value, win);
       ensureChart();
       if (state.plot) state.plot.setData(state.series);
+      // What the chart holds, for tests and curious users (data-points, data-pageviews).
+      const sum = state.series[2].reduce((a, b) => a + b, 0);
+      if (el.chart.dataset.points !== String(state.series[0].length)) el.chart.dataset.points = state.series[0].length;
+      if (el.chart.dataset.pageviews !== String(sum)) el.chart.dataset.pageviews = sum;
     } else {
       errors.push(minutes.reason.message);
     }
 
     showErrors(errors);
+    state.failing = errors.length > 0;
     if (errors.length === 0) markOk(Date.now());
     else refreshLive(Date.now());
   }
