@@ -895,60 +895,79 @@ static inline bool needs_escape(unsigned char c)
     return c < 0x20 || c == '"' || c == '\\';
 }
 
+/* tl_buf_putc without the call when there is room (ptr stays NUL-terminated). */
+static inline int put1(tl_buf *b, char c)
+{
+    if (b->len + 2 <= b->cap) {
+        b->ptr[b->len++] = c;
+        b->ptr[b->len] = '\0';
+        return 0;
+    }
+    return tl_buf_putc(b, c);
+}
+
 int tl_json_write_string(tl_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t i = 0, run = 0;
+    size_t i = 0;
+    char *o;
     int rc;
 
-    if ((rc = tl_buf_reserve(b, n + 2)) != 0 || (rc = tl_buf_putc(b, '"')) != 0)
+    /* Room for the quotes and s unescaped; each escape reserves again for its extra bytes plus
+     * the rest of s, so the copy below never checks. */
+    if ((rc = tl_buf_reserve(b, n + 2)) != 0)
         return rc;
+    o = b->ptr + b->len;
+    *o++ = '"';
     while (i < n) {
-        run = i;
+        size_t run = i;
         while (i < n && !needs_escape((unsigned char)s[i]))
             i++;
-        if (i > run && (rc = tl_buf_append(b, s + run, i - run)) != 0)
-            return rc;
+        memcpy(o, s + run, i - run);
+        o += i - run;
         if (i == n)
             break;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t elen = 2;
+        b->len = (size_t)(o - b->ptr);
+        if ((rc = tl_buf_reserve(b, n - i + 6 + 1)) != 0) {
+            b->ptr[b->len] = '\0';
+            return rc;
+        }
+        o = b->ptr + b->len;
         unsigned char c = (unsigned char)s[i++];
+        *o++ = '\\';
         switch (c) {
         case '"':
-            esc[1] = '"';
-            break;
         case '\\':
-            esc[1] = '\\';
+            *o++ = (char)c;
             break;
         case '\b':
-            esc[1] = 'b';
+            *o++ = 'b';
             break;
         case '\f':
-            esc[1] = 'f';
+            *o++ = 'f';
             break;
         case '\n':
-            esc[1] = 'n';
+            *o++ = 'n';
             break;
         case '\r':
-            esc[1] = 'r';
+            *o++ = 'r';
             break;
         case '\t':
-            esc[1] = 't';
+            *o++ = 't';
             break;
         default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            elen = 6;
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
             break;
         }
-        if ((rc = tl_buf_append(b, esc, elen)) != 0)
-            return rc;
     }
-    return tl_buf_putc(b, '"');
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->ptr);
+    return 0;
 }
 
 int tl_json_write_int(tl_buf *b, int64_t v)
@@ -1027,7 +1046,7 @@ int tl_json_write_value(tl_buf *b, const tl_json *v)
             st[depth].c = v;
             st[depth].next = 0;
             depth++;
-            if ((rc = tl_buf_putc(b, v->type == TL_JSON_ARRAY ? '[' : '{')) != 0)
+            if ((rc = put1(b, v->type == TL_JSON_ARRAY ? '[' : '{')) != 0)
                 goto out;
         } else if ((rc = write_scalar(b, v)) != 0) {
             goto out;
@@ -1039,19 +1058,19 @@ int tl_json_write_value(tl_buf *b, const tl_json *v)
                 goto out;
             f = &st[depth - 1];
             if (f->next == f->c->len) {
-                if ((rc = tl_buf_putc(b, f->c->type == TL_JSON_ARRAY ? ']' : '}')) != 0)
+                if ((rc = put1(b, f->c->type == TL_JSON_ARRAY ? ']' : '}')) != 0)
                     goto out;
                 depth--;
                 continue;
             }
-            if (f->next > 0 && (rc = tl_buf_putc(b, ',')) != 0)
+            if (f->next > 0 && (rc = put1(b, ',')) != 0)
                 goto out;
             if (f->c->type == TL_JSON_ARRAY) {
                 v = &f->c->u.items[f->next++];
             } else {
                 const tl_json_member *m = &f->c->u.members[f->next++];
                 if ((rc = tl_json_write_string(b, m->key ? m->key : "", m->key_len)) != 0 ||
-                    (rc = tl_buf_putc(b, ':')) != 0)
+                    (rc = put1(b, ':')) != 0)
                     goto out;
                 v = &m->value;
             }
