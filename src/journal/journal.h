@@ -97,6 +97,11 @@ uint64_t tl_journal_committed(tl_journal *j, const char *group, uint32_t p);
  * returned (start with 0). Returns the new counter value. */
 uint64_t tl_journal_wait(tl_journal *j, uint64_t seen, int timeout_ms);
 
+/* Runs a retention pass now (the commit thread also runs one about every second, and open
+ * runs one): removes whole sealed segments past retention_ms or retention_bytes. *removed
+ * (may be NULL) receives how many segment files went. */
+int tl_journal_enforce_retention(tl_journal *j, uint64_t *removed);
+
 typedef struct {
     uint64_t appends;          /* append calls */
     uint64_t records;          /* records appended */
