@@ -105,6 +105,8 @@ static int time_field(const tl_json *ev, const char *name, int64_t *ms, tl_seg_e
 static void split_url(tl_str url, tl_str *host, tl_str *path, tl_str *query)
 {
     *host = *path = *query = (tl_str){NULL, 0};
+    if (!url.len)
+        return;
     const char *p = url.ptr, *end = url.ptr + url.len;
     const char *scheme = memchr(p, ':', url.len);
     if (scheme && scheme + 2 < end && scheme[1] == '/' && scheme[2] == '/') {

@@ -24,7 +24,8 @@
  *
  * Limits: every route has a body limit (default 512000 bytes, Segment's
  * 500 KB). A Content-Length over it is answered 413 before reading the body;
- * a chunked body that grows past it is answered 413 as soon as it does.
+ * a chunked body that grows past it is dropped as it arrives and answered 413
+ * at its end (MHD cannot answer mid-body).
  */
 #include "http/http.h"
 
@@ -69,6 +70,7 @@ struct tl_http_req {
     const char *method;
     char *path; /* owned, without the query string */
     tl_buf body;
+    size_t seen; /* body bytes received, kept or not */
     tl_arena *arena;
     char ip[INET6_ADDRSTRLEN];
     int64_t received_ms;
@@ -282,18 +284,25 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (r->body.len + *upload_data_size > r->route->max_body) {
-            char msg[160];
-            snprintf(msg, sizeof msg,
-                     "request body exceeds the limit of %zu bytes (max_body_bytes)",
-                     r->route->max_body);
+        /* MHD cannot queue an answer in the middle of a body, so an oversized chunked body
+         * is read and dropped, then answered 413; past 16 times the limit the connection
+         * is simply closed. */
+        r->seen += *upload_data_size;
+        if (r->seen > r->route->max_body) {
             *upload_data_size = 0;
-            return respond_now(r, 413, msg, NULL);
+            return r->seen > 16 * r->route->max_body ? MHD_NO : MHD_YES;
         }
         if (tl_buf_append(&r->body, upload_data, *upload_data_size))
             return MHD_NO;
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (r->seen > r->route->max_body) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "request body of %zu bytes exceeds the limit of %zu bytes (max_body_bytes)",
+                 r->seen, r->route->max_body);
+        return respond_now(r, 413, msg, NULL);
     }
     if (r->handled) {
         /* resumed: the answer is there */
