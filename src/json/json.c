@@ -393,11 +393,19 @@ static int parse_string(parser *P, const char **pp, const char **out, uint32_t *
     start = o = P->sa;
     for (;;) {
         while (end - p >= 8) {
-            uint64_t w;
+            uint64_t w, sp;
             memcpy(&w, p, 8);
-            if (special8(w))
+            memcpy(o, &w, 8); /* room is guaranteed; bytes past a special are overwritten */
+            sp = special8(w);
+            if (sp) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* the lowest flagged byte is exact: false positives only sit above a true one */
+                unsigned k = (unsigned)__builtin_ctzll(sp) >> 3;
+                o += k;
+                p += k;
+#endif
                 break;
-            memcpy(o, &w, 8);
+            }
             o += 8;
             p += 8;
         }
@@ -890,6 +898,15 @@ const char *tl_json_type_name(int type)
 
 /* ---- writer ---- */
 
+/* Nonzero when the 8 bytes hold '"', '\\' or a byte < 0x20. */
+static inline uint64_t escape8(uint64_t w)
+{
+    uint64_t q = w ^ (ONES * '"');
+    uint64_t b = w ^ (ONES * '\\');
+    uint64_t lt = w - ONES * 0x20;
+    return ((lt & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
 static inline bool needs_escape(unsigned char c)
 {
     return c < 0x20 || c == '"' || c == '\\';
@@ -921,6 +938,13 @@ int tl_json_write_string(tl_buf *b, const char *s, size_t n)
     *o++ = '"';
     while (i < n) {
         size_t run = i;
+        while (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (escape8(w))
+                break;
+            i += 8;
+        }
         while (i < n && !needs_escape((unsigned char)s[i]))
             i++;
         memcpy(o, s + run, i - run);
