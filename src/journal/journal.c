@@ -98,6 +98,7 @@
 #define TL_JOURNAL_MAX_PENDING     (64u * 1024u * 1024u)
 #define TL_JOURNAL_RETAIN_EVERY_MS 1000
 #define TL_JOURNAL_MAX_PARTITIONS  1024u
+#define TL_JOURNAL_KEEP_BUFFER     (4u * 1024u * 1024u)
 
 /* ---------------------------------------------------------------- options */
 
@@ -1189,8 +1190,14 @@ static int commit_batch(tl_journal *j)
         pthread_cond_broadcast(&j->wait_cv);
         pthread_mutex_unlock(&j->wait_mu);
     }
-    for (uint32_t p = 0; p < j->np; p++)
-        tl_buf_reset(&j->parts[p].inflight);
+    for (uint32_t p = 0; p < j->np; p++) {
+        /* keep the buffer for the next batch, unless a burst left it far larger than needed */
+        tl_buf *b = &j->parts[p].inflight;
+        if (b->cap > TL_JOURNAL_KEEP_BUFFER && b->len < b->cap / 8)
+            tl_buf_deinit(b);
+        else
+            tl_buf_reset(b);
+    }
     atomic_fetch_add_explicit(&j->st_commits, 1, memory_order_relaxed);
     if (rc && !j->failed) {
         tl_log(TL_LOG_ERROR, "journal %s: write or fdatasync failed (%s); refusing appends", j->dir,

@@ -162,6 +162,7 @@ static size_t list_bases(const fixture *f, uint32_t p, uint64_t *out, size_t cap
 
 static void test_policy_names(void **state)
 {
+    (void)state;
     tl_fsync_policy p;
     assert_int_equal(tl_fsync_policy_parse("always", &p), 0);
     assert_int_equal(p, TL_FSYNC_ALWAYS);
@@ -260,6 +261,38 @@ static void test_wait_and_empty(void **state)
     assert_int_equal(tl_journal_cursor_next(c, &data, &len, &off), 1);
     assert_int_equal(len, 0);
     assert_int_equal(off, 1);
+    tl_journal_cursor_close(c);
+    tl_journal_close(j);
+}
+
+static void test_interval_policy(void **state)
+{
+    fixture *f = *state;
+    tl_journal_opts o = base_opts(f, TL_FSYNC_INTERVAL);
+    o.commit_interval_ms = 2;
+    tl_journal *j = must_open(&o);
+    for (uint64_t i = 0; i < 50; i++)
+        assert_int_equal(put(j, (uint32_t)(i % 3), i, 700), i / 3);
+    tl_journal_close(j);
+    j = must_open(&o);
+    uint64_t oldest, next;
+    tl_journal_bounds(j, 2, &oldest, &next);
+    assert_int_equal(next, 16);
+    tl_journal_cursor *c;
+    const void *data;
+    uint32_t len;
+    uint64_t off;
+    assert_int_equal(tl_journal_cursor_open_at(j, 2, 5, &c), 0);
+    assert_int_equal(tl_journal_cursor_next(c, &data, &len, &off), 1);
+    assert_int_equal(off, 5);
+    check_payload(data, len, 5 * 3 + 2, 700);
+    tl_journal_cursor_close(c);
+    /* offsets past the end are clamped to it */
+    assert_int_equal(tl_journal_cursor_open_at(j, 2, 1000, &c), 0);
+    assert_int_equal(tl_journal_cursor_next(c, &data, &len, &off), 0);
+    assert_int_equal(put(j, 2, 99, 700), 16);
+    assert_int_equal(tl_journal_cursor_next(c, &data, &len, &off), 1);
+    assert_int_equal(off, 16);
     tl_journal_cursor_close(c);
     tl_journal_close(j);
 }
@@ -1005,6 +1038,7 @@ int main(void)
         cmocka_unit_test(test_policy_names),
         cmocka_unit_test_setup_teardown(test_append_read_partitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_and_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interval_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segments_roll_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seek_with_index, setup, teardown),
