@@ -30,13 +30,13 @@
  * every string spends at least two quote bytes of input and needs one NUL of
  * output, and no escape decodes to more bytes than it occupies (\uXXXX is six
  * bytes and at most three of UTF-8; a surrogate pair is twelve and four). So
- * the copy loop never checks for room, and it moves eight plain bytes at a
- * time (a SWAR test finds '"', '\\', bytes < 0x20 and bytes >= 0x80 in a
- * 64-bit word). Non-ASCII bytes are validated as UTF-8 (no overlongs, no
- * UTF-16 surrogates, nothing above U+10FFFF, no truncated sequences). A
- * \uXXXX escape naming a lone surrogate is accepted and decoded as U+FFFD;
- * RFC 8259 leaves that case to the implementation and this keeps the output
- * valid UTF-8.
+ * the copy loop never checks for room, and it moves eight bytes at a time: a
+ * SWAR test flags '"', '\\', bytes < 0x20 and bytes >= 0x80 in a 64-bit word,
+ * and the lowest flagged byte is exact (borrows only run upward), so the loop
+ * stops right at the first special byte with the plain ones before it copied. Non-ASCII bytes are
+ * validated as UTF-8 (no overlongs, no UTF-16 surrogates, nothing above U+10FFFF, no truncated
+ * sequences). A \uXXXX escape naming a lone surrogate is accepted and decoded as U+FFFD; RFC 8259
+ * leaves that case to the implementation and this keeps the output valid UTF-8.
  *
  * Numbers are checked against the RFC grammar (no leading zeros, no '+', no
  * bare '.', no NaN/Infinity). Their value comes from an exact fast path when

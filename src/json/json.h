@@ -77,6 +77,15 @@ typedef struct {
  * TL_ENOMEM) with *err filled in. lim may be NULL. */
 int tl_json_parse(tl_arena *a, const char *s, size_t n, const tl_json_limits *lim, tl_json **out,
                   tl_json_error *err);
+/* Notes on tl_json_parse (added with the implementation):
+ * - Nodes' src point into s: keep s alive as long as src/src_len are used. A string's span
+ *   includes its quotes; a number's span is exactly its text.
+ * - Arena use is about 3x the input for event-shaped JSON (strings take one block as large as
+ *   the input from the first string on, nodes 32 bytes per value, 48 per member). An arena whose
+ *   first chunk holds that avoids malloc on the hot path.
+ * - A \u escape naming a lone UTF-16 surrogate decodes to U+FFFD (EF BF BD).
+ * - Errors: err may be NULL. Syntax messages also say "at byte N"; limit messages name the
+ *   limit, e.g. "nesting depth exceeds the limit of 64 (max_depth)", with N in err->offset. */
 
 /* Object member lookup by key (the last one wins if a key repeats); NULL if absent or v is
  * not an object. */
