@@ -466,7 +466,7 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
     tl_seg_error e;
     memset(&e, 0, sizeof e);
 
-    tl_json_limits lim = {cfg->max_depth, cfg->max_string_bytes, cfg->max_keys};
+    tl_json_limits lim = {cfg->max_depth, cfg->max_string_len, cfg->max_members};
     tl_json *root = NULL;
     tl_json_error jerr;
     int rc = tl_json_parse(a, in->body, in->body_len, &lim, &root, &jerr);

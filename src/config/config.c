@@ -20,8 +20,8 @@ void tl_config_init(tl_config *c)
     c->max_body_bytes = 512000;
     c->max_event_bytes = 32768;
     c->max_depth = 32;
-    c->max_string_bytes = 16384;
-    c->max_keys = 1000;
+    c->max_string_len = 16384;
+    c->max_members = 1000;
     c->dedup_horizon_ms = 24LL * 3600 * 1000;
     c->dedup_max_entries = 20000000;
     tl_journal_opts_default(&c->journal);
@@ -184,8 +184,8 @@ int tl_config_load(tl_config *c, const char *path, char *err, size_t errlen)
         {"max_body_bytes", K_SIZE, &c->max_body_bytes, 1024, 64e6, 1},
         {"max_event_bytes", K_SIZE, &c->max_event_bytes, 256, 16e6, 1},
         {"max_depth", K_U32, &c->max_depth, 2, 1000, 1},
-        {"max_string_bytes", K_U32, &c->max_string_bytes, 16, 16e6, 1},
-        {"max_keys", K_U32, &c->max_keys, 1, 1e6, 1},
+        {"max_string_len", K_U32, &c->max_string_len, 16, 16e6, 1},
+        {"max_members", K_U32, &c->max_members, 1, 1e6, 1},
         {"dedup_horizon_seconds", K_I64, &c->dedup_horizon_ms, 0, 30 * 86400, 1000},
         {"dedup_max_entries", K_SIZE, &c->dedup_max_entries, 1000, 1e9, 1},
     };

@@ -9,7 +9,7 @@
  *     "data": "./data",
  *     "sites": [ {"id": "shop.example", "write_keys": ["wk_shop_live"]} ],
  *     "ingest": { "max_body_bytes": 512000, "max_event_bytes": 32768, "max_depth": 32,
- *                 "max_string_bytes": 16384, "max_keys": 1000,
+ *                 "max_string_len": 16384, "max_members": 1000,
  *                 "dedup_horizon_seconds": 86400, "dedup_max_entries": 20000000 },
  *     "journal": { "partitions": 4, "fsync": "always", "commit_interval_ms": 5,
  *                  "segment_bytes": 67108864, "retention_hours": 168, "retention_bytes": 0 },
@@ -43,8 +43,8 @@ typedef struct {
     size_t max_body_bytes;
     size_t max_event_bytes;
     uint32_t max_depth;
-    uint32_t max_string_bytes;
-    uint32_t max_keys;
+    uint32_t max_string_len;
+    uint32_t max_members;
     int64_t dedup_horizon_ms;
     size_t dedup_max_entries;
     /* journal */
