@@ -9,7 +9,11 @@
  *                 logged, rate-limited, counted and skipped)
  *     publish:    copy next[] for tl_stream_sync under the mutex
  *     checkpoint: when asked, or when something changed and the interval has
- *                 passed (default 2 s)
+ *                 passed (default 2 s): serialize the tsdb and next[] into one
+ *                 buffer and hand it to the writer thread, which makes it
+ *                 durable and commits the offsets while counting goes on (one
+ *                 checkpoint in flight at a time; an fsync can take 100 ms and
+ *                 must not stall freshness)
  *     wait:       only when the drain found nothing: tl_journal_wait(100 ms),
  *                 which returns as soon as any partition's durable end moves
  *
@@ -44,9 +48,10 @@
  * offset, the gap is logged and the stream continues from the oldest record.
  *
  * Cost: a checkpoint serializes the whole tsdb (sparse sketches are a few
- * bytes per visitor-minute, dense ones 16 KiB) and fsyncs it on the stream
- * thread, pausing counting for that long; it is skipped when nothing changed.
- * An incremental checkpoint belongs with the tsdb's disk tier.
+ * bytes per visitor-minute, dense ones 16 KiB) on the stream thread, pausing
+ * counting for that long (about 16 ms for 3 MB of state); the write and fsync
+ * happen on the writer thread. It is skipped when nothing changed. An
+ * incremental checkpoint belongs with the tsdb's disk tier.
  */
 #include "stream/stream.h"
 
@@ -73,9 +78,7 @@ struct tl_stream {
     tl_journal_cursor **cur;
     uint64_t *next; /* the thread's (or open's) own */
     bool dirty;
-    bool ever_checkpointed;
     int64_t last_ckpt_ns;
-    tl_buf ckbuf;
     int64_t log_decode, log_read; /* rate limits for tl_log_limited */
 
     pthread_t thr;
@@ -85,8 +88,18 @@ struct tl_stream {
     pthread_mutex_t mu; /* guards the fields below */
     pthread_cond_t cv;
     uint64_t *pub_next;
-    uint64_t ckpt_asked, ckpt_done;
+    uint64_t ckpt_asked, ckpt_taken, ckpt_done; /* tl_stream_checkpoint tickets */
     int ckpt_status;
+    bool ever_checkpointed;
+    /* The writer thread: the stream thread fills wr_buf (a complete checkpoint file) and
+     * wr_next (its offsets) while wr_busy is false, then sets it; the writer persists them,
+     * commits the offsets and clears it. */
+    pthread_t wthr;
+    bool wstarted;
+    bool wr_busy, wr_stop, wr_failed;
+    uint64_t wr_ticket;
+    tl_buf wr_buf;
+    uint64_t *wr_next;
 
     _Atomic uint64_t st_records, st_counted, st_not_counted, st_decode, st_read, st_replayed,
         st_ckpts, st_ckpt_err, st_ckpt_bytes;
@@ -128,14 +141,14 @@ static void bump(_Atomic uint64_t *c, uint64_t n)
 
 /* ---- checkpoint ---- */
 
-static int checkpoint_write(tl_stream *s)
+/* Serializes the checkpoint of the current state into b (stream thread, or close). */
+static int checkpoint_build(tl_stream *s, tl_buf *b)
 {
-    tl_buf *b = &s->ckbuf;
     tl_buf_reset(b);
     size_t fixed = CKPT_HDR + 8 * (size_t)s->np + 8;
     int rc = tl_buf_reserve(b, fixed);
     if (rc)
-        goto fail;
+        return rc;
     uint8_t *h = (uint8_t *)b->ptr;
     memcpy(h, CKPT_MAGIC, 8);
     put_u32(h + 8, CKPT_VER);
@@ -145,35 +158,89 @@ static int checkpoint_write(tl_stream *s)
         put_u64(h + CKPT_HDR + 8 * (size_t)p, s->next[p]);
     b->len = fixed;
     if ((rc = tl_tsdb_snapshot(s->t, b)) != 0)
-        goto fail;
+        return rc;
     put_u64((uint8_t *)b->ptr + fixed - 8, (uint64_t)(b->len - fixed));
     uint8_t crc[4];
     put_u32(crc, tl_crc32c(0, b->ptr, b->len));
-    if ((rc = tl_buf_append(b, crc, 4)) != 0)
-        goto fail;
-    if ((rc = tl_write_file_atomic(s->path, b->ptr, b->len)) != 0)
-        goto fail;
+    return tl_buf_append(b, crc, 4);
+}
+
+/* Makes a built checkpoint durable, then commits its offsets (writer thread, or close). */
+static int checkpoint_persist(tl_stream *s, const tl_buf *b, const uint64_t *next)
+{
+    int rc = tl_write_file_atomic(s->path, b->ptr, b->len);
+    if (rc) {
+        bump(&s->st_ckpt_err, 1);
+        tl_log(TL_LOG_ERROR, "stream: writing checkpoint %s failed: %s", s->path, tl_strerror(rc));
+        return rc;
+    }
     /* Durable: now the group may move. A failure here only delays lag reporting. */
     for (uint32_t p = 0; p < s->np; p++) {
-        int c = tl_journal_commit(s->j, TL_STREAM_GROUP, p, s->next[p]);
+        int c = tl_journal_commit(s->j, TL_STREAM_GROUP, p, next[p]);
         if (c)
             tl_log(TL_LOG_WARN, "stream: committing partition %u offset %llu for group \"%s\": %s",
-                   p, (unsigned long long)s->next[p], TL_STREAM_GROUP, tl_strerror(c));
+                   p, (unsigned long long)next[p], TL_STREAM_GROUP, tl_strerror(c));
     }
     atomic_store_explicit(&s->st_ckpt_bytes, b->len, memory_order_relaxed);
     bump(&s->st_ckpts, 1);
-    s->dirty = false;
+    pthread_mutex_lock(&s->mu);
     s->ever_checkpointed = true;
-    s->last_ckpt_ns = tl_mono_ns();
-    /* Do not keep a large buffer around between checkpoints of a small state. */
-    if (b->cap > 4 * b->len + 65536)
-        tl_buf_deinit(b);
+    pthread_mutex_unlock(&s->mu);
     return 0;
-fail:
-    bump(&s->st_ckpt_err, 1);
-    s->last_ckpt_ns = tl_mono_ns(); /* retry at the next interval, not in a tight loop */
-    tl_log(TL_LOG_ERROR, "stream: writing checkpoint %s failed: %s", s->path, tl_strerror(rc));
-    return rc;
+}
+
+static void *writer(void *arg)
+{
+    tl_stream *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->wr_busy && !s->wr_stop)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->wr_busy)
+            break;
+        pthread_mutex_unlock(&s->mu);
+        int rc = checkpoint_persist(s, &s->wr_buf, s->wr_next);
+        /* Do not keep a large buffer around after the state shrank. */
+        if (s->wr_buf.cap > 4 * s->wr_buf.len + 65536)
+            tl_buf_deinit(&s->wr_buf);
+        pthread_mutex_lock(&s->mu);
+        s->wr_busy = false;
+        s->wr_failed = rc != 0;
+        if (s->wr_ticket) {
+            s->ckpt_done = TL_MAX(s->ckpt_done, s->wr_ticket);
+            s->ckpt_status = rc;
+        }
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Stream thread: hands a checkpoint of the current state to the writer. Returns 0, TL_EAGAIN
+ * when the writer is still busy with the previous one, or the build error. */
+static int checkpoint_start(tl_stream *s, uint64_t ticket)
+{
+    pthread_mutex_lock(&s->mu);
+    bool busy = s->wr_busy;
+    pthread_mutex_unlock(&s->mu);
+    if (busy)
+        return TL_EAGAIN;
+    /* The writer is idle and only this thread starts it: wr_buf and wr_next are ours now. */
+    s->last_ckpt_ns = tl_mono_ns();
+    int rc = checkpoint_build(s, &s->wr_buf);
+    if (rc) {
+        bump(&s->st_ckpt_err, 1);
+        tl_log(TL_LOG_ERROR, "stream: building checkpoint: %s", tl_strerror(rc));
+        return rc;
+    }
+    memcpy(s->wr_next, s->next, s->np * sizeof(uint64_t));
+    s->dirty = false;
+    pthread_mutex_lock(&s->mu);
+    s->wr_busy = true;
+    s->wr_ticket = ticket;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
 /* Validates and applies the checkpoint in buf. On failure writes the reason into why. */
@@ -233,7 +300,6 @@ static int checkpoint_load(tl_stream *s)
             goto out;
         if (rc == 0) {
             usable = true;
-            s->ever_checkpointed = true;
             tl_log(TL_LOG_INFO, "stream: loaded checkpoint %s (%zu bytes)", s->path, b.len);
         } else {
             tl_log(TL_LOG_ERROR,
@@ -350,37 +416,60 @@ static void *run(void *arg)
             publish(s);
         pthread_mutex_lock(&s->mu);
         uint64_t asked = s->ckpt_asked;
-        bool want = asked != s->ckpt_done;
+        bool want = asked != s->ckpt_taken;
+        if (s->wr_failed) {
+            s->wr_failed = false;
+            s->dirty = true; /* try again at the next interval */
+        }
         pthread_mutex_unlock(&s->mu);
         if (want) {
-            int rc = checkpoint_write(s);
-            pthread_mutex_lock(&s->mu);
-            s->ckpt_done = asked;
-            s->ckpt_status = rc;
-            pthread_cond_broadcast(&s->cv);
-            pthread_mutex_unlock(&s->mu);
+            int rc = checkpoint_start(s, asked);
+            if (rc != TL_EAGAIN) {
+                pthread_mutex_lock(&s->mu);
+                s->ckpt_taken = asked;
+                if (rc) { /* never reached the writer: answer the waiters here */
+                    s->ckpt_done = TL_MAX(s->ckpt_done, asked);
+                    s->ckpt_status = rc;
+                    pthread_cond_broadcast(&s->cv);
+                }
+                pthread_mutex_unlock(&s->mu);
+            }
         } else if (s->dirty &&
                    tl_mono_ns() - s->last_ckpt_ns >= (int64_t)s->interval_ms * 1000000) {
-            checkpoint_write(s);
+            checkpoint_start(s, 0);
         }
         if (n == 0)
-            seen = tl_journal_wait(s->j, seen, WAIT_MS);
+            seen = tl_journal_wait(s->j, seen, want ? 5 : WAIT_MS);
     }
     return NULL;
 }
 
 /* ---- lifecycle ---- */
 
+static void writer_stop(tl_stream *s)
+{
+    if (!s->wstarted)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->wr_stop = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->wthr, NULL); /* it finishes a checkpoint in flight first */
+    s->wstarted = false;
+}
+
 static void stream_free(tl_stream *s)
 {
+    writer_stop(s);
     if (s->cur)
         for (uint32_t p = 0; p < s->np; p++)
             tl_journal_cursor_close(s->cur[p]);
     tl_free(s->cur);
     tl_free(s->next);
     tl_free(s->pub_next);
+    tl_free(s->wr_next);
     tl_free(s->path);
-    tl_buf_deinit(&s->ckbuf);
+    tl_buf_deinit(&s->wr_buf);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     tl_free(s);
@@ -402,7 +491,7 @@ int tl_stream_open(const tl_stream_opts *o, tl_stream **out)
         return TL_ENOMEM;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    tl_buf_init(&s->ckbuf);
+    tl_buf_init(&s->wr_buf);
     s->j = o->journal;
     s->t = o->tsdb;
     s->np = tl_journal_partitions(o->journal);
@@ -412,7 +501,8 @@ int tl_stream_open(const tl_stream_opts *o, tl_stream **out)
     s->cur = tl_calloc(s->np ? s->np : 1, sizeof(*s->cur));
     s->next = tl_calloc(s->np ? s->np : 1, sizeof(uint64_t));
     s->pub_next = tl_calloc(s->np ? s->np : 1, sizeof(uint64_t));
-    if (!s->path || !s->cur || !s->next || !s->pub_next) {
+    s->wr_next = tl_calloc(s->np ? s->np : 1, sizeof(uint64_t));
+    if (!s->path || !s->cur || !s->next || !s->pub_next || !s->wr_next) {
         rc = TL_ENOMEM;
         goto fail;
     }
@@ -438,6 +528,11 @@ int tl_stream_open(const tl_stream_opts *o, tl_stream **out)
                (unsigned long long)replayed, (double)(tl_mono_ns() - t0) / 1e6);
     s->last_ckpt_ns = tl_mono_ns();
 
+    if (pthread_create(&s->wthr, NULL, writer, s) != 0) {
+        rc = TL_ENOMEM;
+        goto fail;
+    }
+    s->wstarted = true;
     if (pthread_create(&s->thr, NULL, run, s) != 0) {
         rc = TL_ENOMEM;
         goto fail;
@@ -458,14 +553,24 @@ void tl_stream_close(tl_stream *s)
         atomic_store(&s->stop, true);
         pthread_join(s->thr, NULL);
     }
+    writer_stop(s);
     /* Count what became durable meanwhile too: close leaves nothing half-done. */
     while (drain(s, BATCH) > 0)
         ;
-    if (s->dirty || !s->ever_checkpointed)
-        checkpoint_write(s);
-    /* Wake anyone still waiting in tl_stream_checkpoint / tl_stream_sync. */
+    int rc = 0;
+    if (s->dirty || s->wr_failed || !s->ever_checkpointed) {
+        rc = checkpoint_build(s, &s->wr_buf);
+        if (rc == 0)
+            rc = checkpoint_persist(s, &s->wr_buf, s->next);
+        else
+            tl_log(TL_LOG_ERROR, "stream: building the final checkpoint: %s", tl_strerror(rc));
+    }
+    /* Answer anyone still waiting in tl_stream_checkpoint. */
     pthread_mutex_lock(&s->mu);
-    s->ckpt_done = s->ckpt_asked;
+    if (s->ckpt_done < s->ckpt_asked) {
+        s->ckpt_done = s->ckpt_asked;
+        s->ckpt_status = rc;
+    }
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     stream_free(s);

@@ -52,7 +52,8 @@ void tl_stream_close(tl_stream *s);
 /* Waits until every record durable at the time of the call has been counted. Returns 0, or
  * TL_EAGAIN after timeout_ms. Any thread. */
 int tl_stream_sync(tl_stream *s, int timeout_ms);
-/* Asks the thread for a checkpoint now and waits for it; returns its status. Any thread. */
+/* Asks the thread for a checkpoint now and waits until it is durable; returns its status. Any
+ * thread, but not concurrently with tl_stream_close. */
 int tl_stream_checkpoint(tl_stream *s);
 
 typedef struct {
