@@ -17,7 +17,7 @@ void tl_log_set_level(int level)
     atomic_store(&min_level, level);
 }
 
-static void vlog(int level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vlog(int level, const char *fmt, va_list ap)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};
     if (level < atomic_load(&min_level))

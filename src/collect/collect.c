@@ -447,7 +447,7 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
         return;
     }
     request *r = tl_calloc(1, sizeof *r);
-    tl_arena *a = tl_arena_new(in->body_len * 2 + 4096);
+    tl_arena *a = tl_arena_new(in->body_len * 3 + 16384) /* the tree takes ~3x the text */;
     if (!r || !a) {
         tl_free(r);
         tl_arena_free(a);

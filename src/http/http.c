@@ -141,22 +141,28 @@ static bool path_matches(const route *r, const char *path)
     return strcmp(path, r->path) == 0;
 }
 
-/* The route for method+path; *allow collects the methods the path has when none matches. */
+/* The route for method+path. Exact routes come first: when the path has exact routes but none
+ * for this method, *allow lists their methods (a 405) and no prefix route is tried, so a
+ * catch-all "/" does not turn "GET /v1/track" into a 404. */
 static const route *find_route(const tl_http *s, const char *method, const char *path,
                                tl_buf *allow)
 {
-    for (size_t i = 0; i < s->n_routes; i++) {
-        const route *r = &s->routes[i];
-        if (!path_matches(r, path))
-            continue;
-        if (strcmp(r->method, method) == 0 ||
-            (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0))
-            return r;
-        if (allow) {
-            if (allow->len)
-                tl_buf_puts(allow, ", ");
-            tl_buf_puts(allow, r->method);
+    bool head = strcmp(method, "HEAD") == 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < s->n_routes; i++) {
+            const route *r = &s->routes[i];
+            if (r->prefix != (pass == 1) || !path_matches(r, path))
+                continue;
+            if (strcmp(r->method, method) == 0 || (head && strcmp(r->method, "GET") == 0))
+                return r;
+            if (pass == 0) {
+                if (allow->len)
+                    tl_buf_puts(allow, ", ");
+                tl_buf_puts(allow, r->method);
+            }
         }
+        if (allow->len)
+            return NULL;
     }
     return NULL;
 }

@@ -327,8 +327,8 @@ static int open_all(server *s)
         return rc;
     snprintf(s->url, sizeof s->url, "http://%s:%u", s->cfg.listen_host, tl_http_port(s->http));
     atomic_store(&s->ready, true);
-    tl_log(TL_LOG_INFO, "listening on %s (data in %s, %s mode, fsync %s)", s->url, data,
-           s->cfg.n_sites ? "configured sites" : "open: any write key is its own site",
+    tl_log(TL_LOG_INFO, "listening on %s (data in %s; sites: %s; fsync %s)", s->url, data,
+           s->cfg.n_sites ? "as configured" : "open, any write key is its own site",
            tl_fsync_policy_name(s->cfg.journal.fsync));
     return 0;
 }
