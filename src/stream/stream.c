@@ -65,7 +65,7 @@
 #define BATCH       4096 /* records per partition per drain pass */
 #define WAIT_MS     100
 #define CKPT_MAGIC  "TLSTRMCK"
-#define CKPT_VER    1
+#define CKPT_VER    1u
 #define CKPT_HDR    24
 #define DEFAULT_INT 2000
 

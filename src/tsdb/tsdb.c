@@ -632,7 +632,7 @@ static const char snap_magic[4] = {'T', 'S', 'D', 'B'};
 
 static uint64_t zz(int64_t v)
 {
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    return ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63)); /* sign bit spread over 64 */
 }
 
 static int64_t unzz(uint64_t v)
