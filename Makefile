@@ -22,7 +22,7 @@ ifneq ($(SAN),)
 CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all -O1
 LDFLAGS += -fsanitize=$(SAN)
 endif
-LDLIBS  := -lmicrohttpd -lxxhash -lcurl -lm -pthread
+LDLIBS  := -lmicrohttpd -lxxhash -lcurl -lpcre2-8 -lmaxminddb -lm -pthread
 
 LIB_SRC := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o

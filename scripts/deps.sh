@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 PKGS=(
   build-essential pkg-config
   libmicrohttpd-dev libxxhash-dev libcurl4-openssl-dev libcmocka-dev
+  libpcre2-dev libmaxminddb-dev
   clang-format cppcheck
   wrk nginx-light
   chromium
