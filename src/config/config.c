@@ -37,6 +37,7 @@ void tl_config_deinit(tl_config *c)
     }
     tl_free(c->sites);
     tl_free(c->data_dir);
+    tl_free(c->geoip_db);
     memset(c, 0, sizeof *c);
 }
 
@@ -134,6 +135,19 @@ static int load_sites(tl_config *c, const tl_json *arr, char *err, size_t errlen
             return TL_EINVAL;
         }
         tl_site *site = &c->sites[c->n_sites++];
+        const tl_json *strict = tl_json_get(s, "strict");
+        if (strict && strict->type != TL_JSON_TRUE && strict->type != TL_JSON_FALSE) {
+            snprintf(err, errlen, "sites[%u].strict must be true or false", i);
+            return TL_EINVAL;
+        }
+        for (uint32_t m = 0; m < s->len; m++) {
+            const char *k = s->u.members[m].key;
+            if (strcmp(k, "id") && strcmp(k, "write_keys") && strcmp(k, "strict")) {
+                snprintf(err, errlen, "unknown key \"sites[%u].%s\"", i, k);
+                return TL_EINVAL;
+            }
+        }
+        site->strict = strict && strict->type == TL_JSON_TRUE;
         site->id = tl_strndup(id->u.str, id->len);
         site->write_keys = tl_calloc(keys->len ? keys->len : 1, sizeof(char *));
         if (!site->id || !site->write_keys)
@@ -178,7 +192,7 @@ int tl_config_load(tl_config *c, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "config file %s: expected a JSON object", path);
         goto done;
     }
-    const char *listen = NULL, *data = NULL, *fsync = NULL;
+    const char *listen = NULL, *data = NULL, *fsync = NULL, *geoip = NULL;
     int64_t retention_ms = c->journal.retention_ms;
     const cfg_key ingest[] = {
         {"max_body_bytes", K_SIZE, &c->max_body_bytes, 1024, 64e6, 1},
@@ -198,6 +212,7 @@ int tl_config_load(tl_config *c, const char *path, char *err, size_t errlen)
         {"retention_bytes", K_SIZE, &c->journal.retention_bytes, 0, 1e15, 1},
     };
     const cfg_key http[] = {{"threads", K_U32, &c->http_threads, 0, 256, 1}};
+    const cfg_key enrich[] = {{"geoip_db", K_STRING, &geoip, 0, 0, 1}};
     for (uint32_t m = 0; m < root->len; m++) {
         const tl_json_member *mem = &root->u.members[m];
         const tl_json *v = &mem->value;
@@ -216,6 +231,14 @@ int tl_config_load(tl_config *c, const char *path, char *err, size_t errlen)
             r = apply(v, "journal", journal, TL_ARRAY_LEN(journal), err, errlen);
         } else if (strcmp(mem->key, "http") == 0) {
             r = apply(v, "http", http, TL_ARRAY_LEN(http), err, errlen);
+        } else if (strcmp(mem->key, "enrich") == 0) {
+            r = apply(v, "enrich", enrich, TL_ARRAY_LEN(enrich), err, errlen);
+        } else if (strcmp(mem->key, "strict") == 0) {
+            if (v->type != TL_JSON_TRUE && v->type != TL_JSON_FALSE) {
+                snprintf(err, errlen, "\"strict\" must be true or false");
+                goto done;
+            }
+            c->strict = v->type == TL_JSON_TRUE;
         } else {
             snprintf(err, errlen, "unknown key \"%s\"", mem->key);
             goto done;
@@ -233,6 +256,13 @@ int tl_config_load(tl_config *c, const char *path, char *err, size_t errlen)
     if (data && tl_config_set_data(c, data)) {
         rc = TL_ENOMEM;
         goto done;
+    }
+    if (geoip) {
+        tl_free(c->geoip_db);
+        if (!(c->geoip_db = tl_strndup(geoip, strlen(geoip)))) {
+            rc = TL_ENOMEM;
+            goto done;
+        }
     }
     if (fsync && tl_fsync_policy_parse(fsync, &c->journal.fsync)) {
         snprintf(err, errlen, "\"journal.fsync\" must be always, interval or never, got \"%s\"",
@@ -262,4 +292,12 @@ bool tl_config_has_site(const tl_config *c, const char *id, size_t len)
         if (strlen(c->sites[i].id) == len && memcmp(c->sites[i].id, id, len) == 0)
             return true;
     return false;
+}
+
+bool tl_config_site_strict(const tl_config *c, const char *id, size_t len)
+{
+    for (size_t i = 0; i < c->n_sites; i++)
+        if (strlen(c->sites[i].id) == len && memcmp(c->sites[i].id, id, len) == 0)
+            return c->sites[i].strict;
+    return c->strict;
 }

@@ -7,7 +7,9 @@
  *   {
  *     "listen": "127.0.0.1:8080",
  *     "data": "./data",
- *     "sites": [ {"id": "shop.example", "write_keys": ["wk_shop_live"]} ],
+ *     "sites": [ {"id": "shop.example", "write_keys": ["wk_shop_live"], "strict": false} ],
+ *     "strict": false,                       (open mode: strict for every site)
+ *     "enrich": { "geoip_db": "/var/lib/GeoIP/GeoLite2-City.mmdb" },
  *     "ingest": { "max_body_bytes": 512000, "max_event_bytes": 32768, "max_depth": 32,
  *                 "max_string_len": 16384, "max_members": 1000,
  *                 "dedup_horizon_seconds": 86400, "dedup_max_entries": 20000000 },
@@ -31,6 +33,7 @@ typedef struct {
     char *id;
     char **write_keys;
     size_t n_keys;
+    bool strict; /* reject events whose subject has no registered schema */
 } tl_site;
 
 typedef struct {
@@ -50,6 +53,8 @@ typedef struct {
     /* journal */
     tl_journal_opts journal; /* .dir is filled by the server */
     unsigned http_threads;   /* 0 = number of CPUs */
+    char *geoip_db;          /* MaxMind DB for country/region/city; NULL = no geo-IP */
+    bool strict;             /* open mode: reject unplanned events (no schema) for every site */
 } tl_config;
 
 void tl_config_init(tl_config *c); /* defaults */
@@ -64,5 +69,7 @@ int tl_config_set_data(tl_config *c, const char *dir);
  * mode, n_sites == 0, the caller treats the key itself as the site). */
 const tl_site *tl_config_site_for_key(const tl_config *c, const char *key, size_t len);
 bool tl_config_has_site(const tl_config *c, const char *id, size_t len);
+/* Whether unplanned events (no registered schema) are rejected for this site. */
+bool tl_config_site_strict(const tl_config *c, const char *id, size_t len);
 
 #endif

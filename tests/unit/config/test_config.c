@@ -47,7 +47,7 @@ static void test_file(void **state)
     assert_int_equal(load(&c,
                           "{\"listen\":\"127.0.0.1:9000\",\"sites\":[{\"id\":\"shop.example\","
                           "\"write_keys\":[\"k1\",\"k2\"]},{\"id\":\"blog.example\",\"write_keys\":"
-                          "[\"k3\"]}],\"ingest\":{\"max_event_bytes\":1000,"
+                          "[\"k3\"],\"strict\":true}],\"enrich\":{\"geoip_db\":\"/tmp/geo.mmdb\"},\"ingest\":{\"max_event_bytes\":1000,"
                           "\"dedup_horizon_seconds\":60},\"journal\":{\"partitions\":2,\"fsync\":"
                           "\"interval\",\"retention_hours\":2}}",
                           err, sizeof err),
@@ -64,6 +64,9 @@ static void test_file(void **state)
     assert_string_equal(s->id, "shop.example");
     assert_null(tl_config_site_for_key(&c, "k", 1));
     assert_true(tl_config_has_site(&c, "blog.example", 12));
+    assert_true(tl_config_site_strict(&c, "blog.example", 12));
+    assert_false(tl_config_site_strict(&c, "shop.example", 12));
+    assert_string_equal(c.geoip_db, "/tmp/geo.mmdb");
     assert_false(tl_config_has_site(&c, "blog", 4));
     tl_config_deinit(&c);
 }
@@ -90,6 +93,10 @@ static void test_errors(void **state)
     expect_error("{\"listen\":\"nope\"}", "HOST:PORT");
     expect_error("{nope", "config file");
     expect_error("{\"frobnicate\":1}", "unknown key \"frobnicate\"");
+    expect_error("{\"sites\":[{\"id\":\"a\",\"write_keys\":[],\"strict\":1}]}", "strict");
+    expect_error("{\"sites\":[{\"id\":\"a\",\"write_keys\":[],\"stict\":true}]}",
+                 "unknown key \"sites[0].stict\"");
+    expect_error("{\"enrich\":{\"geoip\":\"x\"}}", "unknown key \"enrich.geoip\"");
 }
 
 int main(void)
