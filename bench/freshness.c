@@ -11,12 +11,14 @@
  * `tally loadgen` beside it), otherwise it measures an idle server.
  *
  * The visitor count comes from a HyperLogLog sketch, which is an estimate:
- * now and then one more visitor does not move it (seen about once in 300
- * probes). So a probe also counts as visible when the count rises above what
- * was seen before it was sent, and one whose count never moves within the
- * timeout is reported as a "sketch miss", not as a sample. At the end an
- * exact counter, the site's `events` from POST /api/v2/query, must equal the
- * probes accepted: that tells a sketch miss from a lost event.
+ * with m = 2^14 registers and few visitors it is linear counting over the
+ * empty registers, so a new visitor whose register is already taken does not
+ * move it. The k-th probe does that with probability about k/m; over N
+ * probes about N^2/(2m) times (2.7 for N = 300), as seen. So a probe also counts as visible when
+ * the count rises above what was seen before it was sent, and one whose count never moves within
+ * the timeout is reported as a "sketch miss", not as a sample. At the end an exact counter, the
+ * site's `events` from POST /api/v2/query, must equal the probes accepted: that tells a sketch miss
+ * from a lost event.
  *
  * The clock starts at the 200, so a probe already counted when its answer
  * arrives (the stream may read a record before its group commit is acked)
@@ -28,7 +30,7 @@
  *   p50_ms=3.1 p99_ms=9.8 max_ms=12.0
  * (p50/p99/max over the visible probes; timeouts are the sketch misses.)
  * Exit status 0 when every probe was accepted, every accepted probe is counted
- * exactly, and at most 1% were sketch misses; 1 otherwise.
+ * exactly, and at most 3% were sketch misses; 1 otherwise.
  *
  * usage: freshness --url http://127.0.0.1:8080 [--site probe.bench] [--n 300]
  *                  [--timeout-ms 2000]
@@ -300,5 +302,5 @@ int main(int argc, char **argv)
     free(samples);
     free(pb.p);
     free(gb.p);
-    return post_errors == 0 && counted == n && timeouts * 100 <= n ? 0 : 1;
+    return post_errors == 0 && counted == n && timeouts * 100 <= n * 3 ? 0 : 1;
 }
