@@ -427,7 +427,12 @@ static uint32_t utf8_count(const char *s, uint32_t n)
 
 /* ---- keyword groups ---- */
 
-static bool eval(vctx *c, const sc_node *n, const tl_json *v, ann *a);
+static bool eval_keep(vctx *c, const sc_node *n, const tl_json *v, ann *a, bool keep);
+
+static inline bool eval(vctx *c, const sc_node *n, const tl_json *v, ann *a)
+{
+    return eval_keep(c, n, v, a, false);
+}
 
 static bool eval_number(vctx *c, const sc_node *n, const tl_json *v)
 {
@@ -777,7 +782,7 @@ static bool eval_object(vctx *c, const sc_node *n, const tl_json *v, ann *mine)
                     }
                 }
             }
-            if (key->dep_schema && !eval(c, key->dep_schema, v, mine)) {
+            if (key->dep_schema && !eval_keep(c, key->dep_schema, v, mine, true)) {
                 ok = false;
                 if (STOP(c))
                     return false;
@@ -844,7 +849,15 @@ static bool eval_unevaluated(vctx *c, const sc_node *n, const tl_json *v, ann *m
 /* Evaluates child over the same instance, merging its annotations into mine on success. */
 static bool eval_inplace(vctx *c, const sc_node *child, const tl_json *v, ann *mine)
 {
-    return eval(c, child, v, mine);
+    return eval_keep(c, child, v, mine, false);
+}
+
+/* Same for an applicator whose failure fails the parent ($ref, allOf, then, ...): the parent
+ * is invalid then whatever unevaluated* finds, so the child's marks are kept even when it fails,
+ * which spares an "unevaluated" error on top of the child's own for the same property. */
+static bool eval_must(vctx *c, const sc_node *child, const tl_json *v, ann *mine)
+{
+    return eval_keep(c, child, v, mine, true);
 }
 
 static const sc_node *dynamic_target(const vctx *c, const sc_node *n)
@@ -889,21 +902,21 @@ static bool eval_inplace_all(vctx *c, const sc_node *n, const tl_json *v, ann *m
     uint32_t i;
     char found[64];
 
-    if (n->ref && !eval_inplace(c, n->ref, v, mine)) {
+    if (n->ref && !eval_must(c, n->ref, v, mine)) {
         ok = false;
         if (STOP(c))
             return false;
     }
     if (n->dyn_ref) {
         const sc_node *t = n->dyn_ref_dynamic ? dynamic_target(c, n) : n->dyn_ref;
-        if (!eval_inplace(c, t, v, mine)) {
+        if (!eval_must(c, t, v, mine)) {
             ok = false;
             if (STOP(c))
                 return false;
         }
     }
     for (i = 0; i < n->n_all_of; i++) {
-        if (!eval_inplace(c, n->all_of[i], v, mine)) {
+        if (!eval_must(c, n->all_of[i], v, mine)) {
             ok = false;
             if (STOP(c))
                 return false;
@@ -973,13 +986,13 @@ static bool eval_inplace_all(vctx *c, const sc_node *n, const tl_json *v, ann *m
         r = eval_inplace(c, n->if_, v, mine);
         c->mute--;
         if (r && n->then_) {
-            if (!eval_inplace(c, n->then_, v, mine)) {
+            if (!eval_must(c, n->then_, v, mine)) {
                 ok = false;
                 if (STOP(c))
                     return false;
             }
         } else if (!r && n->else_) {
-            if (!eval_inplace(c, n->else_, v, mine)) {
+            if (!eval_must(c, n->else_, v, mine)) {
                 ok = false;
                 if (STOP(c))
                     return false;
@@ -989,7 +1002,7 @@ static bool eval_inplace_all(vctx *c, const sc_node *n, const tl_json *v, ann *m
     return ok;
 }
 
-static bool eval(vctx *c, const sc_node *n, const tl_json *v, ann *a)
+static bool eval_keep(vctx *c, const sc_node *n, const tl_json *v, ann *a, bool keep)
 {
     bool ok = true, scoped = false, track;
     uint32_t f = n->flags;
@@ -1095,7 +1108,7 @@ static bool eval(vctx *c, const sc_node *n, const tl_json *v, ann *a)
     }
 out:
     if (mine) {
-        if (ok && a)
+        if ((ok || keep) && a)
             ann_merge(a, mine);
         ann_free(mine);
     }
