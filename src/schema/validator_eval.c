@@ -23,7 +23,11 @@
  *     prefixItems, items, contains and unevaluated* evaluated, plus what its
  *     successful in-place applicators ($ref, $dynamicRef, allOf, anyOf, oneOf,
  *     if/then/else, dependentSchemas) evaluated. A failing subschema's marks
- *     are dropped. Schemas without unevaluated* never pay for this.
+ *     are dropped, except under $ref, $dynamicRef, allOf, then/else and
+ *     dependentSchemas: there a failing child fails the parent anyway, so its
+ *     marks are kept and the user sees the child's error without a second
+ *     "unevaluated" one for the same property. Schemas without unevaluated*
+ *     never pay for this.
  *   - regexes: one PCRE2 match data for the whole call, created on first use
  *     with an allocator over a buffer inside vctx, so matching does not touch
  *     the heap (JIT-compiled patterns need no frames).
@@ -33,6 +37,9 @@
  * bit tests on the keys seen. No allocation unless a schema with unevaluated*
  * meets an object or array of more than 256 members, or a $ref to the
  * meta-schema compiles its instance.
+ *
+ * Stack: about 1 KB per evaluation level (gcc -O2, x86-64), so the deepest
+ * legal evaluation takes some 270 KB; callers on small thread stacks take note.
  *
  * Limits: evaluation depth SC_MAX_DEPTH (a schema that recurses without
  * consuming the instance, e.g. {"$ref": "#"}, fails with an error rather than

@@ -221,6 +221,24 @@ static void test_unevaluated_and_refs(void **state)
     tl_schema_free(s);
 }
 
+static void test_refs_into_unknown_keywords_and_ecma_patterns(void **state)
+{
+    fixture *f = *state;
+    tl_schema_error errs[2];
+    size_t n = 0;
+    /* draft-07 style "definitions" is not a 2020-12 keyword, but a JSON pointer may reach it */
+    tl_schema *s = compile_ok(
+        "{\"definitions\":{\"name\":{\"type\":\"string\",\"pattern\":\"^\\\\p{Letter}+$\"}},"
+        "\"properties\":{\"n\":{\"$ref\":\"#/definitions/name\"}}}");
+    assert_true(tl_schema_validate(s, parse(f->arena, "{\"n\":\"\u00e9t\u00e9\"}"), errs, 2, &n));
+    assert_false(tl_schema_validate(s, parse(f->arena, "{\"n\":\"a1\"}"), errs, 2, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(errs[0].keyword, "pattern");
+    assert_string_equal(errs[0].schema_path, "/definitions/name/pattern");
+    assert_string_equal(errs[0].pointer, "/n");
+    tl_schema_free(s);
+}
+
 static void test_endless_recursion_fails_cleanly(void **state)
 {
     fixture *f = *state;
@@ -367,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_code_points),
         cmocka_unit_test(test_combinators_report_once),
         cmocka_unit_test(test_unevaluated_and_refs),
+        cmocka_unit_test(test_refs_into_unknown_keywords_and_ecma_patterns),
         cmocka_unit_test(test_endless_recursion_fails_cleanly),
         cmocka_unit_test(test_compile_errors),
         cmocka_unit_test(test_draft_mismatch),
