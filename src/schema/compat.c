@@ -20,7 +20,7 @@
  *     branch below B, or A without it below B, or B has the identical keyword.
  *   - type: A's types must be a subset of B's, integer being a subset of number.
  *   - per family, only when A admits that type: numbers (minimum, maximum, exclusive*,
- *     multipleOf), strings (minLength, maxLength, pattern, format), arrays (prefixItems and
+ *     multipleOf), strings (minLength, maxLength, pattern), arrays (prefixItems and
  *     items recursively, minItems, maxItems, uniqueItems), objects (required, properties
  *     recursively, additionalProperties, minProperties, maxProperties).
  *
@@ -184,7 +184,8 @@ static const char *show(const tl_json *v, char *out, size_t cap)
     return out;
 }
 
-/* Keywords that never reject an instance. */
+/* Keywords that never reject an instance. "format" is one: draft 2020-12 makes it an
+ * annotation by default and tl_schema_validate does not assert it. */
 static bool is_annotation(const char *k)
 {
     static const char *const names[] = {
@@ -197,6 +198,7 @@ static bool is_annotation(const char *k)
         "definitions",     "$vocabulary",
         "contentEncoding", "contentMediaType",
         "contentSchema",   "$dynamicAnchor",
+        "format",
     };
     for (size_t i = 0; i < TL_ARRAY_LEN(names); i++)
         if (strcmp(k, names[i]) == 0)
@@ -577,8 +579,6 @@ static bool value_ok(ctx *c, const tl_json *b, const tl_json *v, const char *pat
             else if (m < 0)
                 ok = value_unproven(c, v, path, "pattern");
         }
-        if (kw(b, "format"))
-            ok = value_unproven(c, v, path, "format");
     } else if (v->type == TL_JSON_OBJECT) {
         ok = value_object_ok(c, b, v, path, depth) && ok;
     } else if (v->type == TL_JSON_ARRAY) {
@@ -749,7 +749,6 @@ static bool strings_ok(ctx *c, const tl_json *a, const tl_json *b, const char *p
     ok = count_ok(c, a, b, path, "minLength", true) && ok;
     ok = count_ok(c, a, b, path, "maxLength", false) && ok;
     ok = same_string_kw(c, a, b, path, "pattern") && ok;
-    ok = same_string_kw(c, a, b, path, "format") && ok;
     return ok;
 }
 

@@ -1336,7 +1336,15 @@ int tl_registry_handle(tl_registry *r, const char *method, const char *path, con
     q.arena = tl_arena_new(16 * 1024 + 4 * len);
     if (!q.arena)
         return INTERNAL(out, TL_ENOMEM);
-    int rc = split_path(&q, path ? path : "");
+    /* a path that still carries its query string: split it here */
+    const char *qm = path ? strchr(path, '?') : NULL;
+    char *bare = NULL;
+    if (qm) {
+        bare = tl_arena_strndup(q.arena, path, (size_t)(qm - path));
+        if (!q.query)
+            q.query = qm + 1;
+    }
+    int rc = split_path(&q, bare ? bare : path ? path : "");
     if (rc != 0) {
         tl_arena_free(q.arena);
         return rc == TL_ENOMEM ? INTERNAL(out, rc)

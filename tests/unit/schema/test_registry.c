@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,6 +163,9 @@ static void test_register_and_read(void **state)
                         "a valid version id. Allowed values are between [1, 2^31-1] and the "
                         "string \\\"latest\\\"\"}");
     call(f, 404, "GET", "/nothing", NULL);
+    /* a query string left on the path is understood */
+    assert_string_equal(call(f, 200, "GET", "/subjects?deleted=true", NULL),
+                        "[\"Order Completed\",\"other\",\"third\"]");
 }
 
 static void test_invalid_bodies(void **state)
@@ -512,8 +516,104 @@ static void test_corrupt_file_refused(void **state)
     assert_int_equal(tl_registry_open(f->dir, &f->r, err, sizeof err), 0);
 }
 
+/* When the file cannot be replaced the change is answered 50001 and undone in memory. */
+static void test_write_failure_undone(void **state)
+{
+    fixture *f = *state;
+    call(f, 200, "POST", "/subjects/s/versions", body_of("{\"type\":\"string\"}"));
+    char path[128], inner[160];
+    snprintf(path, sizeof path, "%s/registry.json", f->dir);
+    snprintf(inner, sizeof inner, "%s/keep", path);
+    /* a non-empty directory where the file was: rename() over it fails */
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(mkdir(path, 0755), 0);
+    FILE *fp = fopen(inner, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    const char *a = call(f, 500, "POST", "/subjects/t/versions", body_of("{\"type\":\"null\"}"));
+    assert_non_null(strstr(a, "{\"error_code\":50001,\"message\":\"Error in the backend data "
+                              "store: "));
+    call(f, 500, "DELETE", "/subjects/s", NULL);
+    call(f, 500, "PUT", "/config", "{\"compatibility\":\"NONE\"}");
+    call(f, 500, "PUT", "/config/s", "{\"compatibility\":\"NONE\"}");
+    assert_string_equal(call(f, 200, "GET", "/subjects", NULL), "[\"s\"]");
+    assert_string_equal(call(f, 200, "GET", "/subjects/s/versions", NULL), "[1]");
+    assert_string_equal(call(f, 200, "GET", "/config", NULL),
+                        "{\"compatibilityLevel\":\"BACKWARD\"}");
+    call(f, 404, "GET", "/config/s", NULL);
+    remove(inner);
+    remove(path);
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    remove(tmp);
+    /* the id that failed was not used up */
+    assert_string_equal(
+        call(f, 200, "POST", "/subjects/t/versions", body_of("{\"type\":\"null\"}")), "{\"id\":2}");
+}
+
+typedef struct {
+    tl_registry *r;
+    int n;
+    int fails;
+} worker;
+
+static void *writer_main(void *arg)
+{
+    worker *w = arg;
+    char subject[32], path[64], schema[128], body[256];
+    snprintf(subject, sizeof subject, "w%d", w->n);
+    snprintf(path, sizeof path, "/subjects/%s/versions", subject);
+    tl_buf out;
+    tl_buf_init(&out);
+    for (int i = 1; i <= 20; i++) {
+        /* each version widens maxLength: backward compatible */
+        snprintf(schema, sizeof schema, "{\\\"type\\\":\\\"string\\\",\\\"maxLength\\\":%d}", i);
+        snprintf(body, sizeof body, "{\"schema\":\"%s\"}", schema);
+        tl_buf_reset(&out);
+        if (tl_registry_handle(w->r, "POST", path, NULL, body, strlen(body), &out) != 200)
+            w->fails++;
+        const tl_schema *sc;
+        int version = 0;
+        if (tl_registry_latest(w->r, subject, strlen(subject), &sc, &version, NULL) != 0 ||
+            version != i)
+            w->fails++;
+    }
+    tl_buf_deinit(&out);
+    return NULL;
+}
+
+static void test_concurrent_writers_and_readers(void **state)
+{
+    fixture *f = *state;
+    pthread_t t[4];
+    worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){f->r, i, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, writer_main, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].fails, 0);
+    }
+    assert_string_equal(call(f, 200, "GET", "/subjects/w3/versions/latest/schema", NULL),
+                        "{\"type\":\"string\",\"maxLength\":20}");
+    reopen(f);
+    const char *a = call(f, 200, "GET", "/subjects/w0/versions", NULL);
+    assert_string_equal(a, "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20]");
+    /* the four writers registered the same 20 texts: they share ids 1..20 */
+    a = call(f, 200, "GET", "/schemas/ids/20/subjects", NULL); /* in creation order */
+    assert_int_equal(strlen(a), strlen("[\"w0\",\"w1\",\"w2\",\"w3\"]"));
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "\"w%d\"", i);
+        assert_non_null(strstr(a, name));
+    }
+    call(f, 404, "GET", "/schemas/ids/21", NULL);
+}
+
 int main(void)
 {
+    tl_log_set_level(TL_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_register_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_bodies, setup, teardown),
@@ -526,6 +626,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_latest_pointer_survives_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_file_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_failure_undone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_writers_and_readers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
