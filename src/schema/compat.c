@@ -13,9 +13,12 @@
  *     items, allOf/anyOf/oneOf/not)
  *   - $ref (local "#/..." pointers, into $defs or anywhere in the same document) is
  *     resolved; on the B side a $ref with siblings is the conjunction of both
- *   - B allOf: A must be below every branch. B anyOf: below some branch, or the same anyOf.
- *     B oneOf / not / if-then-else / contains / propertyNames / patternProperties /
- *     dependent* / unevaluated*: only when A has the identical keyword ("cannot prove").
+ *   - B allOf: A must be below every branch. B anyOf: A below some branch, or, split by
+ *     type (a nullable ["string","null"] against anyOf [string, null]), each part below some
+ *     branch; or the same anyOf. B oneOf: the same, where the chosen branch must also be the
+ *     only one whose types meet the part (disjoint types are the exclusivity we can prove).
+ *     B not / if-then-else / contains / propertyNames / patternProperties / dependent* /
+ *     unevaluated*: only when A has the identical keyword ("cannot prove").
  *   - A allOf: enough that one branch (or A without it) is below B. A anyOf/oneOf: every
  *     branch below B, or A without it below B, or B has the identical keyword.
  *   - type: A's types must be a subset of B's, integer being a subset of number.
@@ -36,9 +39,10 @@
  * COMPAT_MAX_DEPTH and hitting the cap is reported as "cannot prove".
  *
  * Conservative by construction: every rule either proves inclusion or reports why not; a
- * keyword it does not understand on the B side is compared for equality with A's and
- * otherwise reported as "cannot prove compatible". Cost: linear in the size of both schemas
- * for ordinary documents; tries of anyOf branches multiply by the branch count.
+ * validation keyword it does not model on the B side is compared for equality with A's and
+ * otherwise reported as "cannot prove compatible". Unknown keywords are ignored, as draft
+ * 2020-12 (and tl_schema_validate) treat them as annotations. Cost: linear in the size of both
+ * schemas for ordinary documents; tries of anyOf branches multiply by the branch count.
  *
  * Messages have the shape "<JSON pointer into the schema>: <what changed>", e.g.
  * "#/properties/price: type narrowed from [number, string] to [number]". They describe the
@@ -819,7 +823,8 @@ static bool objects_ok(ctx *c, const tl_json *a, const tl_json *b, const char *p
 
     const tl_json *propa = kw(a, "properties"), *propb = kw(b, "properties");
     const tl_json *adda = kw(a, "additionalProperties"), *addb = kw(b, "additionalProperties");
-    bool a_closed = is_false(adda);
+    /* closed: A's instances hold no names but its declared properties */
+    bool a_closed = is_false(adda) && !kw(a, "patternProperties");
     bool patterns = kw(a, "patternProperties") || kw(b, "patternProperties");
     if (patterns && !json_equal(kw(a, "patternProperties"), kw(b, "patternProperties")) &&
         (kw(b, "patternProperties") || !is_trivial(addb))) {
@@ -853,7 +858,12 @@ static bool objects_ok(ctx *c, const tl_json *a, const tl_json *b, const char *p
             if (a_closed || is_trivial(&m->value))
                 continue;
             path_join(p, sizeof p, pp, m->key);
-            if (!adda || is_trivial(adda)) {
+            if (kw(a, "patternProperties")) {
+                report(c, p,
+                       "cannot prove compatible (property added where patternProperties "
+                       "may already match it)");
+                ok = false;
+            } else if (!adda || is_trivial(adda)) {
                 report(c, p,
                        "property added to an open content model (additionalProperties "
                        "is not false, so existing data may hold any value there)");
@@ -863,7 +873,7 @@ static bool objects_ok(ctx *c, const tl_json *a, const tl_json *b, const char *p
             }
         }
     /* names neither declares */
-    if (addb && !is_trivial(addb) && !a_closed) {
+    if (addb && !is_trivial(addb) && !is_false(adda)) {
         path_join(p, sizeof p, path, "additionalProperties");
         if (is_false(addb)) {
             report(c, p, "content model closed (was open)");
@@ -911,6 +921,74 @@ static bool enum_values_ok(ctx *c, const tl_json *a, const tl_json *b, const cha
 }
 
 static bool sub_core(ctx *c, const tl_json *a, const tl_json *b, const char *path);
+
+/* A copy of schema s (object or true) with "type" set to the type name `t`. */
+static const tl_json *with_type(ctx *c, const tl_json *s, const char *t)
+{
+    uint32_t n = s->type == TL_JSON_OBJECT ? s->len : 0;
+    tl_json *o = tl_arena_alloc(c->arena, sizeof *o);
+    tl_json_member *m = tl_arena_alloc(c->arena, sizeof *m * (n + 1));
+    if (!o || !m)
+        return NULL;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(s->u.members[i].key, "type") != 0)
+            m[k++] = s->u.members[i];
+    m[k] = (tl_json_member){.key = "type", .key_len = 4};
+    m[k].value = (tl_json){.type = TL_JSON_STRING, .len = (uint32_t)strlen(t), .u.str = t};
+    *o = (tl_json){.type = TL_JSON_OBJECT, .len = k + 1, .u.members = m};
+    return o;
+}
+
+/* Is branch `skip` the only one of alts whose types meet `bits`? */
+static bool others_disjoint(const tl_json *alts, uint32_t skip, int bits)
+{
+    for (uint32_t j = 0; j < alts->len; j++)
+        if (j != skip && (type_bits(&alts->u.items[j]) & bits))
+            return false;
+    return true;
+}
+
+static int some_branch(ctx *c, const tl_json *a, int bits, const tl_json *alts, bool one,
+                       const char *path)
+{
+    for (uint32_t i = 0; i < alts->len; i++)
+        if (quietly(c, a, &alts->u.items[i], path) && (!one || others_disjoint(alts, i, bits)))
+            return 1;
+    return 0;
+}
+
+/* A below the union of alts (anyOf) or their exclusive union (oneOf, proven only through
+ * disjoint types): first A as a whole, then A split by type, each part in some branch.
+ * 1 proven, 0 not, -1 out of memory. */
+static int alternatives_ok(ctx *c, const tl_json *a, const tl_json *alts, bool one,
+                           const char *path)
+{
+    int at = type_bits(a);
+    if (some_branch(c, a, at, alts, one, path))
+        return 1;
+    static const struct {
+        const char *name;
+        int bits;
+    } parts[] = {{"null", T_NULL},  {"boolean", T_BOOL}, {"number", T_NUM}, {"integer", T_INT},
+                 {"string", T_STR}, {"array", T_ARR},    {"object", T_OBJ}};
+    int covered = 0, pieces = 0;
+    for (size_t i = 0; i < TL_ARRAY_LEN(parts); i++) {
+        /* "number" when A admits fractions (it includes integers), else "integer" */
+        if ((at & parts[i].bits) != parts[i].bits && !(parts[i].bits == T_INT && (at & T_INT)))
+            continue;
+        if (parts[i].bits == T_INT && (at & T_FRAC))
+            continue;
+        const tl_json *piece = with_type(c, a, parts[i].name);
+        if (!piece)
+            return -1;
+        pieces++;
+        if (!some_branch(c, piece, parts[i].bits, alts, one, path))
+            return 0;
+        covered |= parts[i].bits;
+    }
+    return pieces > 1 && (covered & at) == at;
+}
 
 /* Is every instance of a (NULL = true) accepted by b (NULL = true)? */
 static bool sub(ctx *c, const tl_json *a, const tl_json *b, const char *path)
@@ -1032,24 +1110,31 @@ static bool sub_core(ctx *c, const tl_json *a, const tl_json *b, const char *pat
         }
         return ok;
     }
-    /* B's anyOf: A below some branch */
-    const tl_json *any = kw(b, "anyOf");
-    if (any && any->type == TL_JSON_ARRAY) {
-        if (!(rest = without(c, b, "anyOf")))
+    /* B's anyOf / oneOf: A (or each of its types) below some branch (the only one that can
+     * match, for oneOf) */
+    for (size_t k = 0; k < 2; k++) {
+        const tl_json *any = kw(b, alts[k]);
+        if (!any || any->type != TL_JSON_ARRAY)
+            continue;
+        if (!(rest = without(c, b, alts[k])))
             goto nomem;
         bool ok = sub(c, a, rest, path);
-        bool some = false;
-        for (uint32_t i = 0; i < any->len && !some; i++)
-            some = quietly(c, a, &any->u.items[i], path);
-        if (!some) {
-            path_join(p, sizeof p, path, "anyOf");
-            report(c, p, "cannot prove compatible (no anyOf branch accepts everything)");
+        int found = alternatives_ok(c, a, any, k == 1, path);
+        if (found < 0)
+            goto nomem;
+        if (!found) {
+            path_join(p, sizeof p, path, alts[k]);
+            if (k == 0)
+                report(c, p, "cannot prove compatible (no anyOf branch accepts everything)");
+            else
+                report(c, p,
+                       "cannot prove compatible (no oneOf branch is provably the only one "
+                       "to accept everything)");
         }
-        return some && ok;
+        return found && ok;
     }
     bool ok = true;
     static const char *const opaque[] = {
-        "oneOf",
         "not",
         "if",
         "then",

@@ -132,6 +132,14 @@ static void test_properties(void **state)
            "{\"additionalProperties\":{\"type\":\"integer\"}}", false,
            "#/properties/x: type narrowed from [string] to [integer]",
            "#/additionalProperties: type narrowed from any to [integer]", NULL);
+    /* names matching A's patternProperties may be present even when A is otherwise closed */
+    expect("{\"patternProperties\":{\"^x\":{\"type\":\"integer\"}},\"additionalProperties\":false}",
+           "{\"properties\":{\"xa\":{\"type\":\"string\"}},\"patternProperties\":{\"^x\":"
+           "{\"type\":\"integer\"}},\"additionalProperties\":false}",
+           false,
+           "#/properties/xa: cannot prove compatible (property added where patternProperties may "
+           "already match it)",
+           NULL);
     /* keys with / and ~ are escaped in the pointer */
     expect("{\"properties\":{\"a/b~c\":{\"type\":\"string\"}}}",
            "{\"properties\":{\"a/b~c\":{\"type\":\"integer\"}}}", false,
@@ -272,8 +280,20 @@ static void test_combinators(void **state)
            "#/anyOf: cannot prove compatible (no anyOf branch accepts everything)", NULL);
     const char *one = "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]}";
     expect(one, one, true, NULL);
-    expect("{\"type\":\"string\"}", one, false, "#/oneOf: cannot prove compatible (oneOf added)",
+    /* oneOf is proven through disjoint types only */
+    expect("{\"type\":\"string\"}", one, true, NULL);
+    expect("{\"type\":\"string\"}", "{\"oneOf\":[{\"type\":\"string\"},{\"maxLength\":5}]}", false,
+           "#/oneOf: cannot prove compatible (no oneOf branch is provably the only one to accept "
+           "everything)",
            NULL);
+    /* a nullable type against the union form, split by type */
+    const char *nullable = "{\"type\":[\"string\",\"null\"],\"maxLength\":3}";
+    expect(nullable, "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}", true, NULL);
+    expect(nullable, "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}", true, NULL);
+    expect(nullable, "{\"anyOf\":[{\"type\":\"string\",\"maxLength\":2},{\"type\":\"null\"}]}",
+           false, "#/anyOf: cannot prove compatible (no anyOf branch accepts everything)", NULL);
+    expect("{\"type\":[\"integer\",\"string\"]}",
+           "{\"anyOf\":[{\"type\":\"number\"},{\"type\":\"string\"}]}", true, NULL);
     expect("{\"allOf\":[{\"type\":\"string\"},{\"maxLength\":5}]}", "{\"type\":\"string\"}", true,
            NULL);
     expect("{\"type\":\"string\"}", "{\"allOf\":[{\"type\":\"string\"},{\"maxLength\":5}]}", false,
@@ -327,6 +347,172 @@ static void test_mode_names(void **state)
     assert_int_equal(tl_compat_mode_parse("FULL", 3, &m), TL_EINVAL); /* "FUL" */
 }
 
+/* ---- property check: whenever the checker says "compatible", no instance tells otherwise ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t noise_state = 0x2545F4914F6CDD1Dull;
+static bool noise; /* while set, about one decision in six is changed: B is A perturbed */
+
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static unsigned rnd(unsigned n)
+{
+    unsigned r = (unsigned)(xorshift(&rng_state) % n);
+    if (noise && xorshift(&noise_state) % 6 == 0)
+        r = (unsigned)(xorshift(&noise_state) % n);
+    return r;
+}
+
+static void gen_schema(tl_buf *b, int depth)
+{
+    static const char *const types[] = {"\"string\"", "\"integer\"", "\"number\"",
+                                        "\"object\"", "\"array\"",   "[\"string\",\"null\"]"};
+    if (rnd(10) == 0) {
+        tl_buf_puts(b, rnd(2) ? "true" : "false");
+        return;
+    }
+    tl_buf_putc(b, '{');
+    bool first = true;
+#define SEP() (first ? (first = false, "") : ",")
+    if (rnd(3))
+        tl_buf_printf(b, "%s\"type\":%s", SEP(), types[rnd(TL_ARRAY_LEN(types))]);
+    if (rnd(4) == 0)
+        tl_buf_printf(b, "%s\"minimum\":%u", SEP(), rnd(4));
+    if (rnd(4) == 0)
+        tl_buf_printf(b, "%s\"exclusiveMaximum\":%u", SEP(), rnd(6));
+    if (rnd(5) == 0)
+        tl_buf_printf(b, "%s\"multipleOf\":%u", SEP(), 1 + rnd(3));
+    if (rnd(4) == 0)
+        tl_buf_printf(b, "%s\"maxLength\":%u", SEP(), rnd(4));
+    if (rnd(5) == 0)
+        tl_buf_printf(b, "%s\"minLength\":%u", SEP(), rnd(3));
+    if (rnd(6) == 0)
+        tl_buf_printf(b, "%s\"enum\":[\"a\",1,null%s]", SEP(), rnd(2) ? ",\"ab\"" : "");
+    if (rnd(5) == 0)
+        tl_buf_printf(b, "%s\"required\":[\"a\"%s]", SEP(), rnd(2) ? ",\"b\"" : "");
+    if (rnd(5) == 0)
+        tl_buf_printf(b, "%s\"maxItems\":%u", SEP(), rnd(3));
+    if (depth < 2 && rnd(3) == 0) {
+        tl_buf_printf(b, "%s\"properties\":{\"a\":", SEP());
+        gen_schema(b, depth + 1);
+        if (rnd(2)) {
+            tl_buf_puts(b, ",\"b\":");
+            gen_schema(b, depth + 1);
+        }
+        tl_buf_putc(b, '}');
+    }
+    if (depth < 2 && rnd(4) == 0) {
+        tl_buf_printf(b, "%s\"additionalProperties\":", SEP());
+        gen_schema(b, depth + 1);
+    }
+    if (depth < 2 && rnd(4) == 0) {
+        tl_buf_printf(b, "%s\"items\":", SEP());
+        gen_schema(b, depth + 1);
+    }
+    if (depth < 1 && rnd(6) == 0) {
+        tl_buf_printf(b, "%s\"%s\":[", SEP(), rnd(2) ? "anyOf" : "oneOf");
+        gen_schema(b, depth + 1);
+        tl_buf_putc(b, ',');
+        gen_schema(b, depth + 1);
+        tl_buf_putc(b, ']');
+    }
+#undef SEP
+    tl_buf_putc(b, '}');
+}
+
+static void gen_value(tl_buf *b, int depth)
+{
+    static const char *const scalars[] = {"null", "true",  "0",      "1",         "2",
+                                          "3",    "4",     "5",      "-1",        "1.5",
+                                          "\"\"", "\"a\"", "\"ab\"", "\"abcdef\""};
+    unsigned k = rnd(depth < 2 ? 18 : 14);
+    if (k < 14) {
+        tl_buf_puts(b, scalars[k]);
+    } else if (k < 16) {
+        tl_buf_putc(b, '[');
+        for (unsigned i = 0, n = rnd(4); i < n; i++) {
+            if (i)
+                tl_buf_putc(b, ',');
+            gen_value(b, depth + 1);
+        }
+        tl_buf_putc(b, ']');
+    } else {
+        static const char *const keys[] = {"a", "b", "c"};
+        tl_buf_putc(b, '{');
+        bool first = true;
+        for (unsigned i = 0; i < 3; i++) {
+            if (rnd(2))
+                continue;
+            tl_buf_printf(b, "%s\"%s\":", first ? "" : ",", keys[i]);
+            first = false;
+            gen_value(b, depth + 1);
+        }
+        tl_buf_putc(b, '}');
+    }
+}
+
+static void test_random_pairs_are_sound(void **state)
+{
+    (void)state;
+    int proven = 0;
+    tl_buf sa, sb, v;
+    tl_buf_init(&sa);
+    tl_buf_init(&sb);
+    tl_buf_init(&v);
+    tl_arena *arena = tl_arena_new(1 << 16);
+    for (int iter = 0; iter < 20000; iter++) {
+        tl_buf_reset(&sa);
+        tl_buf_reset(&sb);
+        /* B: A perturbed (same decisions, a few changed), so both answers are common */
+        uint64_t saved = rng_state;
+        gen_schema(&sa, 0);
+        uint64_t after = rng_state;
+        rng_state = saved;
+        noise = true;
+        gen_schema(&sb, 0);
+        noise = false;
+        rng_state = after;
+        if (strcmp(sa.ptr, sb.ptr) == 0)
+            continue;
+        tl_compat_result res;
+        memset(&res, 0, sizeof res);
+        if (tl_compat_check_text(sa.ptr, sa.len, sb.ptr, sb.len, &res) != 1)
+            continue;
+        tl_schema *a = NULL, *b = NULL;
+        char err[256];
+        if (tl_schema_compile(sa.ptr, sa.len, &a, err, sizeof err) != 0 ||
+            tl_schema_compile(sb.ptr, sb.len, &b, err, sizeof err) != 0) {
+            tl_schema_free(a);
+            continue;
+        }
+        proven++;
+        for (int k = 0; k < 60; k++) {
+            tl_buf_reset(&v);
+            gen_value(&v, 0);
+            tl_arena_reset(arena);
+            tl_json *inst;
+            assert_int_equal(tl_json_parse(arena, v.ptr, v.len, NULL, &inst, NULL), 0);
+            if (tl_schema_validate(a, inst, NULL, 0, NULL) &&
+                !tl_schema_validate(b, inst, NULL, 0, NULL))
+                fail_msg("said compatible, but %s is valid under\n  %s\nand not under\n  %s", v.ptr,
+                         sa.ptr, sb.ptr);
+        }
+        tl_schema_free(a);
+        tl_schema_free(b);
+    }
+    assert_true(proven > 500); /* the property was exercised */
+    tl_arena_free(arena);
+    tl_buf_deinit(&sa);
+    tl_buf_deinit(&sb);
+    tl_buf_deinit(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_not_json),
         cmocka_unit_test(test_many_reasons),
         cmocka_unit_test(test_mode_names),
+        cmocka_unit_test(test_random_pairs_are_sound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
