@@ -10,7 +10,10 @@
  * first subdivision's iso_code, or its English name; the city's English name) point straight
  * into the mapping, which lives until tl_enrich_close. The region is written ISO 3166-2 style,
  * "DE-BE", when the country is known (a bare "BE" or "CA" is ambiguous across countries); that
- * one string is built in the caller's arena.
+ * one string is built in the caller's arena. Results are cached per IP text (the seqlocked
+ * cache of ua.c, 8192 entries): the key is XXH3 of the text with a random per-process seed
+ * and the value is the three pointers into the mapping, so a visitor's second event costs a
+ * hash and a lookup instead of inet_pton, a tree walk and four map walks. No IP text is kept.
  *
  * Cookieless visitor id (when the event has no anonymousId/userId, as with Plausible's API):
  *
@@ -54,9 +57,10 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define DAY_MS       86400000LL
-#define SALT_LEN     32
-#define UA_SETS_LOG2 12 /* 4096 sets x 2 ways x 64 bytes = 512 KiB */
+#define DAY_MS        86400000LL
+#define SALT_LEN      32
+#define UA_SETS_LOG2  12 /* 4096 sets x 2 ways x 64 bytes = 512 KiB */
+#define GEO_SETS_LOG2 12 /* the same for IP -> geo */
 
 typedef struct salt {
     int64_t day; /* days since the epoch, UTC */
@@ -65,10 +69,12 @@ typedef struct salt {
 } salt;
 
 struct tl_enrich {
-    tl_enrich__ua_cache *ua;
+    tl_enrich__cache *ua;
     bool has_geo;
     MMDB_s mmdb;
-    char *salt_dir; /* NULL: salts in memory only */
+    tl_enrich__cache *geo_cache; /* IP text -> geo_result, only with a database */
+    uint64_t ip_seed;            /* random: cache keys are no plain hash of an IP */
+    char *salt_dir;              /* NULL: salts in memory only */
     pthread_mutex_t salt_mu;
     _Atomic(salt *) cur;
     salt *salts; /* under salt_mu */
@@ -258,24 +264,21 @@ static tl_str mmdb_str(MMDB_entry_s *entry, const char *const *path)
     return tl_str_make(d.utf8_string, d.data_size);
 }
 
-static void geo(tl_enrich *e, tl_event *ev, const char *ip, size_t n, tl_arena *a)
-{
-    char text[INET6_ADDRSTRLEN + 2];
-    if (n && ip[0] == '[' && ip[n - 1] == ']') { /* "[2001:db8::1]" */
-        ip++;
-        n -= 2;
-    }
-    if (n == 0 || n >= sizeof(text))
-        return;
-    memcpy(text, ip, n);
-    text[n] = '\0';
+typedef struct {
+    tl_str cc, sub, city; /* point into the database mapping */
+    bool sub_iso;         /* sub is the subdivision's ISO code (else its name) */
+} geo_result;
 
+/* Looks text (NUL-terminated) up in the database. False when it is no IP address. */
+static bool geo_lookup(tl_enrich *e, const char *text, geo_result *g)
+{
     union {
         struct sockaddr sa;
         struct sockaddr_in v4;
         struct sockaddr_in6 v6;
     } addr;
     memset(&addr, 0, sizeof(addr));
+    memset(g, 0, sizeof(*g));
     if (inet_pton(AF_INET, text, &addr.v4.sin_addr) == 1) {
         addr.v4.sin_family = AF_INET;
     } else if (inet_pton(AF_INET6, text, &addr.v6.sin6_addr) == 1) {
@@ -288,12 +291,12 @@ static void geo(tl_enrich *e, tl_event *ev, const char *ip, size_t n, tl_arena *
             addr.v4.sin_addr = v4;
         }
     } else {
-        return;
+        return false;
     }
-    memset(text, 0, sizeof(text));
 
     int err = MMDB_SUCCESS;
     MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&e->mmdb, &addr.sa, &err);
+    memset(&addr, 0, sizeof(addr));
     if (err != MMDB_SUCCESS) {
         /* an IPv6 address on an IPv4-only database is expected; anything else is not */
         if (err != MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR) {
@@ -301,42 +304,84 @@ static void geo(tl_enrich *e, tl_event *ev, const char *ip, size_t n, tl_arena *
             tl_log_limited(&last, 60000, TL_LOG_WARN, "enrich: geo lookup failed: %s",
                            MMDB_strerror(err));
         }
-        return;
+        return true;
     }
     if (!r.found_entry)
-        return;
+        return true;
 
     static const char *const country[] = {"country", "iso_code", NULL};
     static const char *const reg_country[] = {"registered_country", "iso_code", NULL};
     static const char *const sub_iso[] = {"subdivisions", "0", "iso_code", NULL};
     static const char *const sub_name[] = {"subdivisions", "0", "names", "en", NULL};
     static const char *const city[] = {"city", "names", "en", NULL};
+    g->cc = mmdb_str(&r.entry, country);
+    if (!g->cc.len)
+        g->cc = mmdb_str(&r.entry, reg_country);
+    g->sub = mmdb_str(&r.entry, sub_iso);
+    g->sub_iso = g->sub.len > 0;
+    if (!g->sub.len)
+        g->sub = mmdb_str(&r.entry, sub_name);
+    g->city = mmdb_str(&r.entry, city);
+    return true;
+}
 
-    tl_str cc = mmdb_str(&r.entry, country);
-    if (!cc.len)
-        cc = mmdb_str(&r.entry, reg_country);
-    if (cc.len)
-        ev->f[TL_F_COUNTRY] = cc;
+/* Geo cache entry (see the cache in ua.c): w[0] XXH3 of the IP text with a per-process random
+ * seed, w[1] its length, w[2..4] country, subdivision and city pointers into the mapping,
+ * w[5] their lengths (16 bits each) and the sub_iso flag (bit 48). */
+static void geo(tl_enrich *e, tl_event *ev, const char *ip, size_t n, tl_arena *a)
+{
+    if (n && ip[0] == '[' && ip[n - 1] == ']') { /* "[2001:db8::1]" */
+        ip++;
+        n -= 2;
+    }
+    char text[INET6_ADDRSTRLEN + 2];
+    if (n == 0 || n >= sizeof(text))
+        return;
 
-    tl_str sub = mmdb_str(&r.entry, sub_iso);
-    if (sub.len && cc.len) {
-        size_t len = cc.len + 1 + sub.len;
-        char *p = a ? tl_arena_alloc(a, len) : NULL;
-        if (p) {
-            memcpy(p, cc.ptr, cc.len);
-            p[cc.len] = '-';
-            memcpy(p + cc.len + 1, sub.ptr, sub.len);
-            ev->f[TL_F_REGION] = tl_str_make(p, len);
-        } else {
-            ev->f[TL_F_REGION] = sub;
+    geo_result g;
+    uint64_t h = tl_hash64(ip, n, e->ip_seed), w[6];
+    if (tl_enrich__cache_get(e->geo_cache, h, (uint32_t)n, w)) {
+        g.cc = tl_str_make((const char *)(uintptr_t)w[2], w[5] & 0xffff);
+        g.sub = tl_str_make((const char *)(uintptr_t)w[3], (w[5] >> 16) & 0xffff);
+        g.city = tl_str_make((const char *)(uintptr_t)w[4], (w[5] >> 32) & 0xffff);
+        g.sub_iso = (w[5] >> 48) & 1;
+    } else {
+        memcpy(text, ip, n);
+        text[n] = '\0';
+        bool is_ip = geo_lookup(e, text, &g);
+        memset(text, 0, sizeof(text));
+        if (!is_ip)
+            return;
+        if (g.cc.len <= 0xffff && g.sub.len <= 0xffff && g.city.len <= 0xffff) {
+            w[0] = h;
+            w[1] = n;
+            w[2] = (uintptr_t)g.cc.ptr;
+            w[3] = (uintptr_t)g.sub.ptr;
+            w[4] = (uintptr_t)g.city.ptr;
+            w[5] = (uint64_t)g.cc.len | (uint64_t)g.sub.len << 16 | (uint64_t)g.city.len << 32 |
+                   (uint64_t)g.sub_iso << 48;
+            tl_enrich__cache_put(e->geo_cache, w);
         }
-    } else if (sub.len || (sub = mmdb_str(&r.entry, sub_name)).len) {
-        ev->f[TL_F_REGION] = sub;
     }
 
-    tl_str ci = mmdb_str(&r.entry, city);
-    if (ci.len)
-        ev->f[TL_F_CITY] = ci;
+    if (g.cc.len)
+        ev->f[TL_F_COUNTRY] = g.cc;
+    if (g.sub.len && g.sub_iso && g.cc.len) {
+        size_t len = g.cc.len + 1 + g.sub.len;
+        char *p = a ? tl_arena_alloc(a, len) : NULL;
+        if (p) {
+            memcpy(p, g.cc.ptr, g.cc.len);
+            p[g.cc.len] = '-';
+            memcpy(p + g.cc.len + 1, g.sub.ptr, g.sub.len);
+            ev->f[TL_F_REGION] = tl_str_make(p, len);
+        } else {
+            ev->f[TL_F_REGION] = g.sub;
+        }
+    } else if (g.sub.len) {
+        ev->f[TL_F_REGION] = g.sub;
+    }
+    if (g.city.len)
+        ev->f[TL_F_CITY] = g.city;
 }
 
 /* ---- public ---- */
@@ -350,7 +395,7 @@ int tl_enrich_open(const tl_enrich_opts *o, tl_enrich **out, char *err, size_t e
     if (!e)
         return TL_ENOMEM;
     pthread_mutex_init(&e->salt_mu, NULL);
-    int rc = tl_enrich__ua_cache_new(UA_SETS_LOG2, &e->ua);
+    int rc = tl_enrich__cache_new(UA_SETS_LOG2, &e->ua);
     if (rc < 0)
         goto fail;
 
@@ -365,6 +410,9 @@ int tl_enrich_open(const tl_enrich_opts *o, tl_enrich **out, char *err, size_t e
             goto fail;
         }
         e->has_geo = true;
+        if ((rc = tl_enrich__cache_new(GEO_SETS_LOG2, &e->geo_cache)) < 0 ||
+            (rc = random_bytes((uint8_t *)&e->ip_seed, sizeof(e->ip_seed))) < 0)
+            goto fail;
     }
 
     if (o && o->salt_dir && o->salt_dir[0]) {
@@ -403,7 +451,8 @@ void tl_enrich_close(tl_enrich *e)
 {
     if (!e)
         return;
-    tl_enrich__ua_cache_free(e->ua);
+    tl_enrich__cache_free(e->ua);
+    tl_enrich__cache_free(e->geo_cache);
     if (e->has_geo)
         MMDB_close(&e->mmdb);
     for (salt *s = e->salts, *next; s; s = next) {

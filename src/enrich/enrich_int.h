@@ -29,16 +29,24 @@ const char *tl_enrich__browser_name(unsigned id);
 const char *tl_enrich__os_name(unsigned id);
 const char *tl_enrich__device_name(unsigned id);
 
-/* A fixed-size, 2-way set-associative cache from a user agent's XXH3 hash (and length) to its
- * parse. Any number of threads may call tl_enrich__ua_get at once: slots are seqlocked, readers
- * never block and never write, and a writer that finds a slot busy simply skips caching. */
-typedef struct tl_enrich__ua_cache tl_enrich__ua_cache;
+/* ---- the cache (ua.c): user agents and geo results ----
+ *
+ * A fixed-size, 2-way set-associative table of 6-word entries. w[0] is the key's 64-bit hash,
+ * the low 32 bits of w[1] the key's length; the rest is the value. Any number of threads may
+ * get and put at once: entries are seqlocked, readers never block and never write, and a
+ * writer that finds an entry busy simply skips caching. Nothing is freed before the cache. */
+typedef struct tl_enrich__cache tl_enrich__cache;
 /* 2^sets_log2 sets of two entries, 64 bytes an entry. TL_ENOMEM or TL_EINVAL (sets_log2 > 24). */
-int tl_enrich__ua_cache_new(unsigned sets_log2, tl_enrich__ua_cache **out);
-void tl_enrich__ua_cache_free(tl_enrich__ua_cache *c);
-/* Fills *out with the parse of ua[0..n), from the cache when it is there. Returns true on a
- * cache hit. */
-bool tl_enrich__ua_get(tl_enrich__ua_cache *c, const char *ua, size_t n, tl_enrich__ua *out);
+int tl_enrich__cache_new(unsigned sets_log2, tl_enrich__cache **out);
+void tl_enrich__cache_free(tl_enrich__cache *c);
+/* Copies the entry for (h, len) into w; false when it is not there. */
+bool tl_enrich__cache_get(tl_enrich__cache *c, uint64_t h, uint32_t len, uint64_t w[6]);
+/* Inserts w (w[0] = hash, low half of w[1] = length), evicting the set's older entry. */
+void tl_enrich__cache_put(tl_enrich__cache *c, const uint64_t w[6]);
+
+/* Fills *out with the parse of ua[0..n), from the cache when it is there (key: XXH3 of the
+ * agent and its length). Returns true on a cache hit. */
+bool tl_enrich__ua_get(tl_enrich__cache *c, const char *ua, size_t n, tl_enrich__ua *out);
 
 /* ---- referrers (referrer.c) ---- */
 

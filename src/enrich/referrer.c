@@ -43,82 +43,94 @@ enum { K_NONE, K_SEARCH, K_SOCIAL, K_EMAIL };
 typedef struct {
     const char *host; /* exact host or parent domain; for any_tld the name label ("google") */
     const char *name;
+    uint8_t host_len, name_len;
     uint8_t kind;
     uint8_t any_tld;
 } source_rule;
 
+#define RULE(host, name, kind, any)                                                                \
+    {                                                                                              \
+        host, name, sizeof(host) - 1, sizeof(name) - 1, kind, any                                  \
+    }
+
 /* Ordered: mail hosts before the search engines whose domains they sit under. */
 static const source_rule RULES[] = {
-    {"mail.google.com", "Gmail", K_EMAIL, 0},
-    {"com.google.android.gm", "Gmail", K_EMAIL, 0}, /* android-app:// referrer */
-    {"outlook.live.com", "Outlook", K_EMAIL, 0},
-    {"outlook.office.com", "Outlook", K_EMAIL, 0},
-    {"outlook.office365.com", "Outlook", K_EMAIL, 0},
-    {"mail.yahoo.com", "Yahoo! Mail", K_EMAIL, 0},
-    {"mail.proton.me", "Proton Mail", K_EMAIL, 0},
-    {"com.google.android.googlequicksearchbox", "Google", K_SEARCH, 0},
-    {"google", "Google", K_SEARCH, 1},
-    {"bing.com", "Bing", K_SEARCH, 0},
-    {"duckduckgo.com", "DuckDuckGo", K_SEARCH, 0},
-    {"yahoo", "Yahoo!", K_SEARCH, 1},
-    {"yandex", "Yandex", K_SEARCH, 1},
-    {"ya.ru", "Yandex", K_SEARCH, 0},
-    {"baidu.com", "Baidu", K_SEARCH, 0},
-    {"ecosia.org", "Ecosia", K_SEARCH, 0},
-    {"search.brave.com", "Brave Search", K_SEARCH, 0},
-    {"startpage.com", "Startpage", K_SEARCH, 0},
-    {"qwant.com", "Qwant", K_SEARCH, 0},
-    {"facebook.com", "Facebook", K_SOCIAL, 0},
-    {"fb.me", "Facebook", K_SOCIAL, 0},
-    {"instagram.com", "Instagram", K_SOCIAL, 0},
-    {"t.co", "Twitter", K_SOCIAL, 0},
-    {"twitter.com", "Twitter", K_SOCIAL, 0},
-    {"x.com", "Twitter", K_SOCIAL, 0},
-    {"linkedin.com", "LinkedIn", K_SOCIAL, 0},
-    {"lnkd.in", "LinkedIn", K_SOCIAL, 0},
-    {"reddit.com", "Reddit", K_SOCIAL, 0},
-    {"youtube.com", "YouTube", K_SOCIAL, 0},
-    {"youtu.be", "YouTube", K_SOCIAL, 0},
-    {"pinterest", "Pinterest", K_SOCIAL, 1},
-    {"pin.it", "Pinterest", K_SOCIAL, 0},
-    {"tiktok.com", "TikTok", K_SOCIAL, 0},
-    {"news.ycombinator.com", "Hacker News", K_SOCIAL, 0},
+    RULE("mail.google.com", "Gmail", K_EMAIL, 0),
+    RULE("com.google.android.gm", "Gmail", K_EMAIL, 0), /* android-app:// referrer */
+    RULE("outlook.live.com", "Outlook", K_EMAIL, 0),
+    RULE("outlook.office.com", "Outlook", K_EMAIL, 0),
+    RULE("outlook.office365.com", "Outlook", K_EMAIL, 0),
+    RULE("mail.yahoo.com", "Yahoo! Mail", K_EMAIL, 0),
+    RULE("mail.proton.me", "Proton Mail", K_EMAIL, 0),
+    RULE("com.google.android.googlequicksearchbox", "Google", K_SEARCH, 0),
+    RULE("google", "Google", K_SEARCH, 1),
+    RULE("bing.com", "Bing", K_SEARCH, 0),
+    RULE("duckduckgo.com", "DuckDuckGo", K_SEARCH, 0),
+    RULE("yahoo", "Yahoo!", K_SEARCH, 1),
+    RULE("yandex", "Yandex", K_SEARCH, 1),
+    RULE("ya.ru", "Yandex", K_SEARCH, 0),
+    RULE("baidu.com", "Baidu", K_SEARCH, 0),
+    RULE("ecosia.org", "Ecosia", K_SEARCH, 0),
+    RULE("search.brave.com", "Brave Search", K_SEARCH, 0),
+    RULE("startpage.com", "Startpage", K_SEARCH, 0),
+    RULE("qwant.com", "Qwant", K_SEARCH, 0),
+    RULE("facebook.com", "Facebook", K_SOCIAL, 0),
+    RULE("fb.me", "Facebook", K_SOCIAL, 0),
+    RULE("instagram.com", "Instagram", K_SOCIAL, 0),
+    RULE("t.co", "Twitter", K_SOCIAL, 0),
+    RULE("twitter.com", "Twitter", K_SOCIAL, 0),
+    RULE("x.com", "Twitter", K_SOCIAL, 0),
+    RULE("linkedin.com", "LinkedIn", K_SOCIAL, 0),
+    RULE("lnkd.in", "LinkedIn", K_SOCIAL, 0),
+    RULE("reddit.com", "Reddit", K_SOCIAL, 0),
+    RULE("youtube.com", "YouTube", K_SOCIAL, 0),
+    RULE("youtu.be", "YouTube", K_SOCIAL, 0),
+    RULE("pinterest", "Pinterest", K_SOCIAL, 1),
+    RULE("pin.it", "Pinterest", K_SOCIAL, 0),
+    RULE("tiktok.com", "TikTok", K_SOCIAL, 0),
+    RULE("news.ycombinator.com", "Hacker News", K_SOCIAL, 0),
 };
 
 /* utm_source spellings that are not a host. Compared without case. */
+#define ALIAS(alias, name, kind)                                                                   \
+    {                                                                                              \
+        alias, name, sizeof(alias) - 1, sizeof(name) - 1, kind                                     \
+    }
+
 static const struct {
     const char *alias;
     const char *name;
+    uint8_t alias_len, name_len;
     uint8_t kind;
 } ALIASES[] = {
-    {"google", "Google", K_SEARCH},
-    {"bing", "Bing", K_SEARCH},
-    {"duckduckgo", "DuckDuckGo", K_SEARCH},
-    {"yahoo", "Yahoo!", K_SEARCH},
-    {"yahoo!", "Yahoo!", K_SEARCH},
-    {"yandex", "Yandex", K_SEARCH},
-    {"baidu", "Baidu", K_SEARCH},
-    {"ecosia", "Ecosia", K_SEARCH},
-    {"brave search", "Brave Search", K_SEARCH},
-    {"startpage", "Startpage", K_SEARCH},
-    {"qwant", "Qwant", K_SEARCH},
-    {"facebook", "Facebook", K_SOCIAL},
-    {"fb", "Facebook", K_SOCIAL},
-    {"instagram", "Instagram", K_SOCIAL},
-    {"ig", "Instagram", K_SOCIAL},
-    {"twitter", "Twitter", K_SOCIAL},
-    {"x", "Twitter", K_SOCIAL},
-    {"linkedin", "LinkedIn", K_SOCIAL},
-    {"reddit", "Reddit", K_SOCIAL},
-    {"youtube", "YouTube", K_SOCIAL},
-    {"yt", "YouTube", K_SOCIAL},
-    {"pinterest", "Pinterest", K_SOCIAL},
-    {"tiktok", "TikTok", K_SOCIAL},
-    {"hacker news", "Hacker News", K_SOCIAL},
-    {"hackernews", "Hacker News", K_SOCIAL},
-    {"hn", "Hacker News", K_SOCIAL},
-    {"gmail", "Gmail", K_EMAIL},
-    {"outlook", "Outlook", K_EMAIL},
+    ALIAS("google", "Google", K_SEARCH),
+    ALIAS("bing", "Bing", K_SEARCH),
+    ALIAS("duckduckgo", "DuckDuckGo", K_SEARCH),
+    ALIAS("yahoo", "Yahoo!", K_SEARCH),
+    ALIAS("yahoo!", "Yahoo!", K_SEARCH),
+    ALIAS("yandex", "Yandex", K_SEARCH),
+    ALIAS("baidu", "Baidu", K_SEARCH),
+    ALIAS("ecosia", "Ecosia", K_SEARCH),
+    ALIAS("brave search", "Brave Search", K_SEARCH),
+    ALIAS("startpage", "Startpage", K_SEARCH),
+    ALIAS("qwant", "Qwant", K_SEARCH),
+    ALIAS("facebook", "Facebook", K_SOCIAL),
+    ALIAS("fb", "Facebook", K_SOCIAL),
+    ALIAS("instagram", "Instagram", K_SOCIAL),
+    ALIAS("ig", "Instagram", K_SOCIAL),
+    ALIAS("twitter", "Twitter", K_SOCIAL),
+    ALIAS("x", "Twitter", K_SOCIAL),
+    ALIAS("linkedin", "LinkedIn", K_SOCIAL),
+    ALIAS("reddit", "Reddit", K_SOCIAL),
+    ALIAS("youtube", "YouTube", K_SOCIAL),
+    ALIAS("yt", "YouTube", K_SOCIAL),
+    ALIAS("pinterest", "Pinterest", K_SOCIAL),
+    ALIAS("tiktok", "TikTok", K_SOCIAL),
+    ALIAS("hacker news", "Hacker News", K_SOCIAL),
+    ALIAS("hackernews", "Hacker News", K_SOCIAL),
+    ALIAS("hn", "Hacker News", K_SOCIAL),
+    ALIAS("gmail", "Gmail", K_EMAIL),
+    ALIAS("outlook", "Outlook", K_EMAIL),
 };
 
 #define HOST_CAP 256
@@ -153,7 +165,8 @@ static tl_str url_host(tl_str u)
  * length, or 0 when the host is empty or too long to be one. */
 static size_t norm_host(tl_str h, char *buf, const char **orig)
 {
-    if (h.len >= 4 && strncasecmp(h.ptr, "www.", 4) == 0)
+    if (h.len >= 4 && (h.ptr[0] | 0x20) == 'w' && (h.ptr[1] | 0x20) == 'w' &&
+        (h.ptr[2] | 0x20) == 'w' && h.ptr[3] == '.')
         h = tl_str_make(h.ptr + 4, h.len - 4);
     if (h.len && h.ptr[h.len - 1] == '.')
         h.len--;
@@ -167,41 +180,41 @@ static size_t norm_host(tl_str h, char *buf, const char **orig)
 }
 
 /* host is `domain` or a subdomain of it. */
-static bool host_under(const char *host, size_t n, const char *domain)
+static bool host_under(const char *host, size_t n, const char *domain, size_t d)
 {
-    size_t d = strlen(domain);
     if (n < d || memcmp(host + n - d, domain, d) != 0)
         return false;
     return n == d || host[n - d - 1] == '.';
 }
 
-/* host is "<label>.<suffix>" or "*.<label>.<suffix>" where suffix has one or two labels of at
- * most three letters ("com", "de", "co.uk", "com.tr"). */
-static bool host_any_tld(const char *host, size_t n, const char *label)
+/* s[0..n) is one or two labels of two or three letters ("com", "de", "co.uk", "com.tr"). */
+static bool short_suffix(const char *s, size_t n)
 {
-    size_t l = strlen(label);
-    for (const char *p = host, *end = host + n; p < end;) {
-        const char *m = memmem(p, (size_t)(end - p), label, l);
-        if (!m)
-            return false;
-        p = m + 1;
-        if ((m != host && m[-1] != '.') || m + l >= end || m[l] != '.')
-            continue;
-        const char *s = m + l + 1;
-        int labels = 0;
-        size_t run = 0;
-        bool ok = true;
-        for (; s <= end && ok; s++) {
-            if (s == end || *s == '.') {
-                ok = run >= 2 && run <= 3;
-                labels++;
-                run = 0;
-            } else {
-                run++;
-            }
+    int labels = 0;
+    size_t run = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '.') {
+            if (run < 2 || run > 3 || ++labels > 2)
+                return false;
+            run = 0;
+        } else {
+            run++;
         }
-        if (ok && labels <= 2)
+    }
+    return true;
+}
+
+/* host is "<label>.<short suffix>" or "*.<label>.<short suffix>". */
+static bool host_any_tld(const char *host, size_t n, const char *label, size_t l)
+{
+    for (size_t pos = 0; pos + l < n;) {
+        if (memcmp(host + pos, label, l) == 0 && host[pos + l] == '.' &&
+            short_suffix(host + pos + l + 1, n - pos - l - 1))
             return true;
+        const char *dot = memchr(host + pos, '.', n - pos);
+        if (!dot)
+            break;
+        pos = (size_t)(dot - host) + 1;
     }
     return false;
 }
@@ -210,7 +223,8 @@ static const source_rule *match_host(const char *host, size_t n)
 {
     for (size_t i = 0; i < TL_ARRAY_LEN(RULES); i++) {
         const source_rule *r = &RULES[i];
-        if (r->any_tld ? host_any_tld(host, n, r->host) : host_under(host, n, r->host))
+        if (r->any_tld ? host_any_tld(host, n, r->host, r->host_len)
+                       : host_under(host, n, r->host, r->host_len))
             return r;
     }
     return NULL;
@@ -276,26 +290,27 @@ static const char *channel_of(int kind, tl_str utm_source, tl_str medium, bool c
     static const char *const social[] = {"social", "social-network", "social-media",
                                          "sm",     "social network", "social media"};
     static const char *const referral[] = {"referral", "app", "link"};
-    bool paid = has_nocase(medium, "cp") || eq_nocase(medium, "ppc") ||
-                eq_nocase(medium, "retargeting") || starts_nocase(medium, "paid");
+    bool has_medium = medium.len > 0;
+    bool paid = has_medium && (has_nocase(medium, "cp") || eq_nocase(medium, "ppc") ||
+                               eq_nocase(medium, "retargeting") || starts_nocase(medium, "paid"));
     if (kind == K_SEARCH && (paid || click_id))
         return "Paid Search";
     if (kind == K_SOCIAL && paid)
         return "Paid Social";
-    if (any_of(medium, display, TL_ARRAY_LEN(display)))
+    if (has_medium && any_of(medium, display, TL_ARRAY_LEN(display)))
         return "Display";
     if (paid)
         return "Paid Other";
     if (kind == K_SEARCH)
         return "Organic Search";
-    if (kind == K_SOCIAL || any_of(medium, social, TL_ARRAY_LEN(social)))
+    if (kind == K_SOCIAL || (has_medium && any_of(medium, social, TL_ARRAY_LEN(social))))
         return "Organic Social";
-    if (kind == K_EMAIL || emailish(utm_source) || emailish(medium) ||
-        eq_nocase(medium, "newsletter"))
+    if (kind == K_EMAIL || (utm_source.len && emailish(utm_source)) ||
+        (has_medium && (emailish(medium) || eq_nocase(medium, "newsletter"))))
         return "Email";
-    if (eq_nocase(medium, "affiliate"))
+    if (has_medium && eq_nocase(medium, "affiliate"))
         return "Affiliates";
-    if (any_of(medium, referral, TL_ARRAY_LEN(referral)) || !direct)
+    if (!direct || (has_medium && any_of(medium, referral, TL_ARRAY_LEN(referral))))
         return "Referral";
     return "Direct";
 }
@@ -316,7 +331,7 @@ void tl_enrich__source(const tl_event *ev, tl_arena *a, tl_str *source, tl_str *
     if (rn && !(rn == on && memcmp(ref, own, rn) == 0)) {
         const source_rule *r = match_host(ref, rn);
         if (r) {
-            name = tl_str_make(r->name, strlen(r->name));
+            name = tl_str_make(r->name, r->name_len);
             kind = r->kind;
         } else if (memcmp(ref, ref_orig, rn) == 0) { /* already lowercase: point at it */
             name = tl_str_make(ref_orig, rn);
@@ -340,8 +355,9 @@ void tl_enrich__source(const tl_event *ev, tl_arena *a, tl_str *source, tl_str *
         direct = false;
         bool found = false;
         for (size_t i = 0; i < TL_ARRAY_LEN(ALIASES) && !found; i++) {
-            if (eq_nocase(utm_source, ALIASES[i].alias)) {
-                name = tl_str_make(ALIASES[i].name, strlen(ALIASES[i].name));
+            if (utm_source.len == ALIASES[i].alias_len &&
+                strncasecmp(utm_source.ptr, ALIASES[i].alias, utm_source.len) == 0) {
+                name = tl_str_make(ALIASES[i].name, ALIASES[i].name_len);
                 kind = ALIASES[i].kind;
                 found = true;
             }
@@ -351,7 +367,7 @@ void tl_enrich__source(const tl_event *ev, tl_arena *a, tl_str *source, tl_str *
         size_t hn = found ? 0 : norm_host(url_host(utm_source), host, &orig);
         const source_rule *r = hn && memchr(host, '.', hn) ? match_host(host, hn) : NULL;
         if (r) {
-            name = tl_str_make(r->name, strlen(r->name));
+            name = tl_str_make(r->name, r->name_len);
             kind = r->kind;
         }
     }

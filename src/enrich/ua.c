@@ -178,15 +178,29 @@ const char *tl_enrich__device_name(unsigned id)
 typedef struct {
     const char *s; /* lowercased agent */
     size_t n;
+    uint64_t pairs[16]; /* bigram filter: bit hash(c0, c1) set for every adjacent pair */
 } lc_str;
 
-static const char *find(lc_str u, const char *needle)
+static unsigned pair_bit(unsigned char a, unsigned char b)
 {
-    return memmem(u.s, u.n, needle, strlen(needle));
+    return ((unsigned)a * 31u + (unsigned)b) & 1023u;
+}
+
+/* Most of the ~60 tokens are absent from any one agent; the bigram filter answers "absent"
+ * for almost all of them with one bit test, and memmem runs only for the rest. */
+static const char *find(const lc_str *u, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (n >= 2) {
+        unsigned bit = pair_bit((unsigned char)needle[0], (unsigned char)needle[1]);
+        if (!(u->pairs[bit >> 6] >> (bit & 63) & 1))
+            return NULL;
+    }
+    return memmem(u->s, u->n, needle, n);
 }
 
 /* The byte after `needle`, or NULL when the agent does not contain it. */
-static const char *after(lc_str u, const char *needle)
+static const char *after(const lc_str *u, const char *needle)
 {
     const char *p = find(u, needle);
     return p ? p + strlen(needle) : NULL;
@@ -281,13 +295,14 @@ static const rule BROWSERS_B[] = {
     {"firefox/", B_FIREFOX, 1},
 };
 
-static bool generic_bot(lc_str u)
+static bool generic_bot(const lc_str *u)
 {
-    for (const char *p = u.s, *end = u.s + u.n; p < end;) {
+    const char *first = find(u, "bot");
+    for (const char *p = first ? u->s : u->s + u->n, *end = u->s + u->n; p < end;) {
         const char *b = memmem(p, (size_t)(end - p), "bot", 3);
         if (!b)
             break;
-        if (!(b >= u.s + 2 && b[-2] == 'c' && b[-1] == 'u')) /* "cubot" is a phone brand */
+        if (!(b >= u->s + 2 && b[-2] == 'c' && b[-1] == 'u')) /* "cubot" is a phone brand */
             return true;
         p = b + 3;
     }
@@ -297,9 +312,9 @@ static bool generic_bot(lc_str u)
     return false;
 }
 
-static void parse_browser(lc_str u, tl_enrich__ua *out)
+static void parse_browser(const lc_str *u, tl_enrich__ua *out)
 {
-    const char *end = u.s + u.n, *p;
+    const char *end = u->s + u->n, *p;
     for (size_t i = 0; i < TL_ARRAY_LEN(BOTS); i++) {
         if ((p = after(u, BOTS[i].token)) != NULL) {
             out->browser = BOTS[i].id;
@@ -366,9 +381,9 @@ static void windows_version(const char *p, const char *end, char *out)
     memcpy(out, nt, sizeof(nt));
 }
 
-static void parse_os(lc_str u, tl_enrich__ua *out)
+static void parse_os(const lc_str *u, tl_enrich__ua *out)
 {
-    const char *end = u.s + u.n, *p;
+    const char *end = u->s + u->n, *p;
     if (find(u, "windows phone")) {
         out->os = O_WINDOWS_PHONE;
         version_at(after(u, "windows phone os "), end, 2, out->os_version);
@@ -404,7 +419,7 @@ static void parse_os(lc_str u, tl_enrich__ua *out)
     }
 }
 
-static uint8_t parse_device(lc_str u, const tl_enrich__ua *r)
+static uint8_t parse_device(const lc_str *u, const tl_enrich__ua *r)
 {
     if (find(u, "ipad") || find(u, "tablet") || find(u, "kindle") || find(u, "silk/"))
         return D_TABLET;
@@ -428,11 +443,15 @@ void tl_enrich__ua_parse(const char *ua, size_t n, tl_enrich__ua *out)
         char c = ua[i];
         buf[i] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
     }
-    lc_str u = {buf, m};
-    parse_browser(u, out);
-    parse_os(u, out);
-    out->device = parse_device(u, out);
-    if (!out->bot && generic_bot(u))
+    lc_str u = {buf, m, {0}};
+    for (size_t i = 0; i + 1 < m; i++) {
+        unsigned bit = pair_bit((unsigned char)buf[i], (unsigned char)buf[i + 1]);
+        u.pairs[bit >> 6] |= 1ull << (bit & 63);
+    }
+    parse_browser(&u, out);
+    parse_os(&u, out);
+    out->device = parse_device(&u, out);
+    if (!out->bot && generic_bot(&u))
         out->bot = 1;
 }
 
@@ -447,7 +466,7 @@ typedef struct {
     uint64_t pad[8 - 1 - WORDS]; /* one entry per 64-byte line */
 } slot;
 
-struct tl_enrich__ua_cache {
+struct tl_enrich__cache {
     void *mem; /* what tl_malloc returned; slots is it rounded up to 64 */
     slot *slots;
     uint64_t mask; /* sets - 1 */
@@ -455,13 +474,13 @@ struct tl_enrich__ua_cache {
 
 _Static_assert(sizeof(slot) == 64, "a cache entry is one cache line");
 
-int tl_enrich__ua_cache_new(unsigned sets_log2, tl_enrich__ua_cache **out)
+int tl_enrich__cache_new(unsigned sets_log2, tl_enrich__cache **out)
 {
     *out = NULL;
     if (sets_log2 > 24)
         return TL_EINVAL;
     size_t sets = (size_t)1 << sets_log2;
-    tl_enrich__ua_cache *c = tl_calloc(1, sizeof(*c));
+    tl_enrich__cache *c = tl_calloc(1, sizeof(*c));
     if (!c)
         return TL_ENOMEM;
     c->mem = tl_calloc(2 * sets + 1, sizeof(slot));
@@ -475,7 +494,7 @@ int tl_enrich__ua_cache_new(unsigned sets_log2, tl_enrich__ua_cache **out)
     return 0;
 }
 
-void tl_enrich__ua_cache_free(tl_enrich__ua_cache *c)
+void tl_enrich__cache_free(tl_enrich__cache *c)
 {
     if (!c)
         return;
@@ -539,25 +558,23 @@ static void slot_unlock(slot *s, int64_t was)
     atomic_store_explicit(&s->seq, next ? next : 2, memory_order_release);
 }
 
-bool tl_enrich__ua_get(tl_enrich__ua_cache *c, const char *ua, size_t n, tl_enrich__ua *out)
+bool tl_enrich__cache_get(tl_enrich__cache *c, uint64_t h, uint32_t len, uint64_t w[6])
 {
-    uint64_t h = tl_hash64(ua, n, 0);
     slot *set = &c->slots[2 * (h & c->mask)];
-    uint64_t w[WORDS];
-    for (int way = 0; way < 2; way++) {
-        if (slot_read(&set[way], w) && w[0] == h && (uint32_t)w[1] == (uint32_t)n) {
-            memset(out, 0, sizeof(*out));
-            unpack(w, out);
+    for (int way = 0; way < 2; way++)
+        if (slot_read(&set[way], w) && w[0] == h && (uint32_t)w[1] == len)
             return true;
-        }
-    }
-    tl_enrich__ua_parse(ua, n, out);
+    return false;
+}
 
+void tl_enrich__cache_put(tl_enrich__cache *c, const uint64_t w[6])
+{
+    slot *set = &c->slots[2 * (w[0] & c->mask)];
     /* Insert at way 0, demoting its entry to way 1. Writers never wait, so the order in which
      * the two ways are taken cannot deadlock; when way 1 is busy, way 0's entry is dropped. */
     int64_t s0 = slot_lock(&set[0]);
     if (s0 < 0)
-        return false;
+        return;
     if (s0 != 0) {
         int64_t s1 = slot_lock(&set[1]);
         if (s1 >= 0) { /* we hold both: relaxed loads see way 0's words as last written */
@@ -568,8 +585,20 @@ bool tl_enrich__ua_get(tl_enrich__ua_cache *c, const char *ua, size_t n, tl_enri
             slot_unlock(&set[1], s1);
         }
     }
-    pack(h, n, out, w);
     slot_store(&set[0], w);
     slot_unlock(&set[0], s0);
+}
+
+bool tl_enrich__ua_get(tl_enrich__cache *c, const char *ua, size_t n, tl_enrich__ua *out)
+{
+    uint64_t h = tl_hash64(ua, n, 0), w[WORDS];
+    if (tl_enrich__cache_get(c, h, (uint32_t)n, w)) {
+        memset(out, 0, sizeof(*out));
+        unpack(w, out);
+        return true;
+    }
+    tl_enrich__ua_parse(ua, n, out);
+    pack(h, n, out, w);
+    tl_enrich__cache_put(c, w);
     return false;
 }

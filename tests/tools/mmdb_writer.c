@@ -30,7 +30,7 @@
  * pairs), 9 uint64, 11 array. Unsigned integers take as few big-endian bytes as their value
  * needs (0 takes none).
  */
-#include "tools/mmdb_writer.h"
+#include "mmdb_writer.h"
 
 #include "base/base.h"
 

@@ -298,6 +298,7 @@ static void test_geo(void **state)
         write_db(f->db, sizes[i]);
         tl_enrich *e = open_enrich(f, f->db, NULL);
         check_geo(e, a);
+        check_geo(e, a); /* now from the geo cache */
 
         /* a replayed event without an IP keeps the geo it already had */
         tl_event ev;

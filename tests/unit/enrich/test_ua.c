@@ -227,9 +227,9 @@ static void same(const tl_enrich__ua *a, const tl_enrich__ua *b)
 static void test_cache_hits(void **state)
 {
     (void)state;
-    tl_enrich__ua_cache *c;
-    assert_int_equal(tl_enrich__ua_cache_new(25, &c), TL_EINVAL);
-    assert_int_equal(tl_enrich__ua_cache_new(10, &c), 0);
+    tl_enrich__cache *c;
+    assert_int_equal(tl_enrich__cache_new(25, &c), TL_EINVAL);
+    assert_int_equal(tl_enrich__cache_new(10, &c), 0);
     for (size_t i = 0; i < TL_ARRAY_LEN(CASES); i++) {
         const char *ua = CASES[i].ua;
         tl_enrich__ua direct, first, second;
@@ -253,15 +253,15 @@ static void test_cache_hits(void **state)
     tl_enrich__ua r;
     assert_false(tl_enrich__ua_get(c, "curl/8.4", 8, &r));
     assert_string_equal(tl_enrich__browser_name(r.browser), "curl");
-    tl_enrich__ua_cache_free(c);
-    tl_enrich__ua_cache_free(NULL);
+    tl_enrich__cache_free(c);
+    tl_enrich__cache_free(NULL);
 }
 
 static void test_cache_two_ways(void **state)
 {
     (void)state;
-    tl_enrich__ua_cache *c;
-    assert_int_equal(tl_enrich__ua_cache_new(0, &c), 0); /* one set: every agent collides */
+    tl_enrich__cache *c;
+    assert_int_equal(tl_enrich__cache_new(0, &c), 0); /* one set: every agent collides */
     const char *a = CASES[0].ua, *b = CASES[22].ua, *d = CASES[29].ua;
     tl_enrich__ua r;
     assert_false(tl_enrich__ua_get(c, a, strlen(a), &r)); /* way 0 = a */
@@ -276,7 +276,7 @@ static void test_cache_two_ways(void **state)
     assert_true(tl_enrich__ua_get(c, d, strlen(d), &r));
     check_case(&CASES[29], &r);
     assert_false(tl_enrich__ua_get(c, b, strlen(b), &r));
-    tl_enrich__ua_cache_free(c);
+    tl_enrich__cache_free(c);
 }
 
 /* ---- concurrency: a tiny cache hammered by 4 threads with 300 distinct agents ---- */
@@ -285,7 +285,7 @@ static void test_cache_two_ways(void **state)
 #define ROUNDS   20000
 
 typedef struct {
-    tl_enrich__ua_cache *c;
+    tl_enrich__cache *c;
     char (*agents)[160];
     tl_enrich__ua *expect;
     unsigned seed;
@@ -328,8 +328,8 @@ static void test_cache_threads(void **state)
                  60 + i, i * 7);
         tl_enrich__ua_parse(agents[i], strlen(agents[i]), &expect[i]);
     }
-    tl_enrich__ua_cache *c;
-    assert_int_equal(tl_enrich__ua_cache_new(3, &c), 0); /* 16 entries for 300 agents */
+    tl_enrich__cache *c;
+    assert_int_equal(tl_enrich__cache_new(3, &c), 0); /* 16 entries for 300 agents */
     pthread_t t[4];
     worker w[4];
     for (int i = 0; i < 4; i++) {
@@ -343,7 +343,7 @@ static void test_cache_threads(void **state)
         hits += w[i].hits;
     }
     assert_true(hits > 0); /* the hot agents were served from the cache */
-    tl_enrich__ua_cache_free(c);
+    tl_enrich__cache_free(c);
 }
 
 int main(void)
