@@ -7,7 +7,9 @@
  * ordered list of substrings, most specific first: Edge's "edg/" before "chrome/", "crios/"
  * before "safari/", "; wv)" (Android WebView) before "chrome/", Safari last because everyone
  * claims to be Safari. All matching runs on an ASCII-lowercased copy of the first 1024 bytes,
- * which is where every token we know sits; no regular expressions, no allocation. Versions are
+ * which is where every token we know sits; no regular expressions, no allocation. One pass
+ * first sets a 1024-bit filter of the agent's adjacent byte pairs, so the ~60 token searches
+ * are mostly a single bit test and memmem runs only for tokens that may be there. Versions are
  * cut to the major number, or major.minor where the minor is what people talk about (Safari
  * 17.1, macOS 10.15, iOS 17.1, Samsung Internet 24.0). Known limits, by design of the agents
  * themselves: Windows 11 sends "Windows NT 10.0" (reported "10"); macOS is frozen at 10_15_7
@@ -18,7 +20,8 @@
  * browser, then the generic substrings "bot" (not "cubot", a phone maker), "crawl", "spider"
  * and a few script libraries. An empty agent is a bot too.
  *
- * Cache. 2^k sets of two 64-byte entries, one cache line each:
+ * Cache (generic: enrich.c also keeps geo results in one). 2^k sets of two 64-byte entries,
+ * one cache line each; for user agents:
  *
  *   +--------+------+-------------------------------------------------------------+
  *   | offset | size | field                                                       |
@@ -40,7 +43,7 @@
  * parse (probability about 2^-64 per pair). Nothing is ever freed before the cache is.
  *
  * Cost: a hit is an XXH3 over the agent (~10-20 ns for 130 bytes) plus one or two cache lines
- * read; a miss is a parse (a few hundred ns of memmem over ~40 tokens) plus two line writes.
+ * read; a miss is a parse (about 1.2 us on the bench_enrich mix) plus two line writes.
  */
 #include "enrich/enrich_int.h"
 

@@ -446,8 +446,8 @@ static const char *const T_AGENTS[] = {
     SAFARI_IOS,
     GOOGLEBOT,
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
-    "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36",
+    ("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36"),
     "",
 };
 static const char *const T_IPS[] = {"203.0.113.7", "198.51.100.9", "2001:db8::7", "8.8.4.4", ""};
