@@ -71,6 +71,8 @@ typedef struct {
     tl_arena *arena;
     pair stack[COMPAT_MAX_DEPTH];
     int depth;
+    pair eq_stack[COMPAT_MAX_DEPTH]; /* $ref targets being compared by equiv() */
+    int eq_depth;
 } ctx;
 
 /* ---------------------------------------------------------------- small helpers */
@@ -293,6 +295,61 @@ static const tl_json *resolve(const tl_json *root, const tl_json *ref)
             return NULL;
     }
     return cur;
+}
+
+/* Same meaning: x (in A's document) and y (in B's) are equal JSON and every $ref in them
+ * resolves, in its own document, to equivalent schemas. Plain equality is not enough: the
+ * same "$ref": "#/$defs/d" text may point at different definitions in the two documents.
+ * A pair of targets already being compared counts as equivalent (recursive definitions). */
+static bool equiv(ctx *c, const tl_json *x, const tl_json *y)
+{
+    if (!x || !y)
+        return x == y;
+    if (x->type != y->type)
+        return false;
+    if (x->type == TL_JSON_ARRAY) {
+        if (x->len != y->len)
+            return false;
+        for (uint32_t i = 0; i < x->len; i++)
+            if (!equiv(c, &x->u.items[i], &y->u.items[i]))
+                return false;
+        return true;
+    }
+    if (x->type != TL_JSON_OBJECT)
+        return json_equal(x, y);
+    if (x->len != y->len)
+        return false;
+    for (uint32_t i = 0; i < x->len; i++) {
+        const tl_json_member *m = &x->u.members[i];
+        const tl_json *yv = tl_json_getn(y, m->key, m->key_len);
+        if (!yv)
+            return false;
+        if (strcmp(m->key, "$dynamicRef") == 0)
+            return false;
+        if (strcmp(m->key, "$ref") != 0) {
+            if (!equiv(c, &m->value, yv))
+                return false;
+            continue;
+        }
+        if (!json_equal(&m->value, yv))
+            return false;
+        const tl_json *tx = resolve(c->root_a, &m->value), *ty = resolve(c->root_b, yv);
+        if (!tx || !ty)
+            return false;
+        bool on_stack = false;
+        for (int k = 0; k < c->eq_depth && !on_stack; k++)
+            on_stack = c->eq_stack[k].a == tx && c->eq_stack[k].b == ty;
+        if (on_stack)
+            continue;
+        if (c->eq_depth == COMPAT_MAX_DEPTH)
+            return false;
+        c->eq_stack[c->eq_depth++] = (pair){tx, ty};
+        bool same = equiv(c, tx, ty);
+        c->eq_depth--;
+        if (!same)
+            return false;
+    }
+    return true;
 }
 
 /* ---------------------------------------------------------------- types */
@@ -826,7 +883,7 @@ static bool objects_ok(ctx *c, const tl_json *a, const tl_json *b, const char *p
     /* closed: A's instances hold no names but its declared properties */
     bool a_closed = is_false(adda) && !kw(a, "patternProperties");
     bool patterns = kw(a, "patternProperties") || kw(b, "patternProperties");
-    if (patterns && !json_equal(kw(a, "patternProperties"), kw(b, "patternProperties")) &&
+    if (patterns && !equiv(c, kw(a, "patternProperties"), kw(b, "patternProperties")) &&
         (kw(b, "patternProperties") || !is_trivial(addb))) {
         path_join(p, sizeof p, path, "patternProperties");
         report(c, p, "cannot prove compatible (patternProperties changed)");
@@ -891,7 +948,7 @@ static bool keyword_same(ctx *c, const tl_json *a, const tl_json *b, const char 
                          const char *name)
 {
     const tl_json *y = kw(b, name);
-    if (!y || json_equal(kw(a, name), y))
+    if (!y || equiv(c, kw(a, name), y))
         return true;
     char p[PATH_MAX_LEN];
     path_join(p, sizeof p, path, name);
@@ -921,6 +978,47 @@ static bool enum_values_ok(ctx *c, const tl_json *a, const tl_json *b, const cha
 }
 
 static bool sub_core(ctx *c, const tl_json *a, const tl_json *b, const char *path);
+
+/* A schema that is nothing but a $ref (and annotations). */
+static bool is_pure_ref(const tl_json *s)
+{
+    if (!is_obj(s) || !kw(s, "$ref"))
+        return false;
+    for (uint32_t i = 0; i < s->len; i++)
+        if (strcmp(s->u.members[i].key, "$ref") != 0 && !is_annotation(s->u.members[i].key))
+            return false;
+    return true;
+}
+
+/* The target of $ref `ref`, following chains of pure $refs; NULL (reported) when it does not
+ * resolve or the chain loops without ever constraining anything. */
+static const tl_json *deref(ctx *c, const tl_json *root, const tl_json *ref, const char *path)
+{
+    char p[PATH_MAX_LEN];
+    const tl_json *seen[COMPAT_MAX_DEPTH];
+    int n = 0;
+    path_join(p, sizeof p, path, "$ref");
+    for (;;) {
+        const tl_json *t = resolve(root, ref);
+        if (!t) {
+            report(c, p, "cannot resolve '%s'", ref->type == TL_JSON_STRING ? ref->u.str : "?");
+            return NULL;
+        }
+        if (!is_pure_ref(t))
+            return t;
+        for (int i = 0; i < n; i++)
+            if (seen[i] == t) {
+                report(c, p, "cannot prove compatible ($ref cycle)");
+                return NULL;
+            }
+        if (n == COMPAT_MAX_DEPTH) {
+            report(c, p, "cannot prove compatible ($ref chain too long)");
+            return NULL;
+        }
+        seen[n++] = t;
+        ref = kw(t, "$ref");
+    }
+}
 
 /* A copy of schema s (object or true) with "type" set to the type name `t`. */
 static const tl_json *with_type(ctx *c, const tl_json *s, const char *t)
@@ -1026,19 +1124,16 @@ static bool sub_core(ctx *c, const tl_json *a, const tl_json *b, const char *pat
     /* B's conjunctions first: B = $ref-target AND the rest, B = allOf[i] AND the rest */
     const tl_json *ref = kw(b, "$ref");
     if (ref) {
-        const tl_json *t = resolve(c->root_b, ref);
-        if (!t) {
-            path_join(p, sizeof p, path, "$ref");
-            report(c, p, "cannot resolve '%s'", ref->type == TL_JSON_STRING ? ref->u.str : "?");
+        const tl_json *t = deref(c, c->root_b, ref, path);
+        if (!t)
             return false;
-        }
         if (!(rest = without(c, b, "$ref")))
             goto nomem;
         bool ok = sub(c, a, t, path);
         return sub(c, a, rest, path) && ok;
     }
     const tl_json *all = kw(b, "allOf");
-    if (all && all->type == TL_JSON_ARRAY && !json_equal(all, kw(a, "allOf"))) {
+    if (all && all->type == TL_JSON_ARRAY && !equiv(c, kw(a, "allOf"), all)) {
         bool ok = true;
         for (uint32_t i = 0; i < all->len; i++) {
             path_join_index(p, sizeof p, path, "allOf", i);
@@ -1051,12 +1146,9 @@ static bool sub_core(ctx *c, const tl_json *a, const tl_json *b, const char *pat
     /* A's $ref: A = target AND the rest */
     ref = kw(a, "$ref");
     if (ref) {
-        const tl_json *t = resolve(c->root_a, ref);
-        if (!t) {
-            path_join(p, sizeof p, path, "$ref");
-            report(c, p, "cannot resolve '%s'", ref->type == TL_JSON_STRING ? ref->u.str : "?");
+        const tl_json *t = deref(c, c->root_a, ref, path);
+        if (!t)
             return false;
-        }
         if (!(rest = without(c, a, "$ref")))
             goto nomem;
         if (is_trivial(rest))
@@ -1072,7 +1164,7 @@ static bool sub_core(ctx *c, const tl_json *a, const tl_json *b, const char *pat
     if (all && all->type == TL_JSON_ARRAY) {
         if (!(rest = without(c, a, "allOf")))
             goto nomem;
-        if (json_equal(all, kw(b, "allOf"))) {
+        if (equiv(c, all, kw(b, "allOf"))) {
             const tl_json *brest = without(c, b, "allOf");
             if (!brest)
                 goto nomem;
@@ -1095,7 +1187,7 @@ static bool sub_core(ctx *c, const tl_json *a, const tl_json *b, const char *pat
             continue;
         if (!(rest = without(c, a, alts[k])))
             goto nomem;
-        if (json_equal(any, kw(b, alts[k]))) {
+        if (equiv(c, any, kw(b, alts[k]))) {
             const tl_json *brest = without(c, b, alts[k]);
             if (!brest)
                 goto nomem;

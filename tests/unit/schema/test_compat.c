@@ -265,6 +265,10 @@ static void test_refs(void **state)
                        "{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/node\"}}}}},"
                        "\"$ref\":\"#/$defs/node\"}";
     expect(tree, tree, true, NULL);
+    /* a $ref that only leads to itself constrains nothing provable */
+    expect("{\"type\":\"string\"}",
+           "{\"$defs\":{\"d\":{\"$ref\":\"#/$defs/d\"}},\"$ref\":\"#/$defs/d\"}", false,
+           "#/$ref: cannot prove compatible ($ref cycle)", NULL);
 }
 
 static void test_combinators(void **state)
@@ -377,9 +381,60 @@ static void gen_schema(tl_buf *b, int depth)
         tl_buf_puts(b, rnd(2) ? "true" : "false");
         return;
     }
+    if (depth > 0 && rnd(8) == 0) {
+        tl_buf_puts(b, "{\"$ref\":\"#/$defs/d\"}");
+        return;
+    }
     tl_buf_putc(b, '{');
     bool first = true;
 #define SEP() (first ? (first = false, "") : ",")
+    if (depth == 0) {
+        tl_buf_printf(b, "%s\"$defs\":{\"d\":", SEP());
+        gen_schema(b, 2);
+        tl_buf_putc(b, '}');
+    }
+    static const char *const patterns[] = {"^a", "b$", "^[a-c]+$"};
+    if (rnd(8) == 0)
+        tl_buf_printf(b, "%s\"pattern\":\"%s\"", SEP(), patterns[rnd(3)]);
+    if (rnd(12) == 0)
+        tl_buf_printf(b, "%s\"const\":%s", SEP(), rnd(2) ? "\"a\"" : "1");
+    if (rnd(8) == 0)
+        tl_buf_printf(b, "%s\"uniqueItems\":true", SEP());
+    if (rnd(8) == 0)
+        tl_buf_printf(b, "%s\"%s\":%u", SEP(), rnd(2) ? "minProperties" : "maxProperties", rnd(3));
+    if (depth < 2 && rnd(6) == 0) {
+        tl_buf_printf(b, "%s\"prefixItems\":[", SEP());
+        gen_schema(b, depth + 1);
+        tl_buf_putc(b, ',');
+        gen_schema(b, depth + 1);
+        tl_buf_putc(b, ']');
+    }
+    if (depth < 2 && rnd(10) == 0) {
+        tl_buf_printf(b, "%s\"not\":", SEP());
+        gen_schema(b, 2);
+    }
+    if (depth < 2 && rnd(8) == 0) {
+        tl_buf_printf(b, "%s\"patternProperties\":{\"^a\":", SEP());
+        gen_schema(b, 2);
+        tl_buf_putc(b, '}');
+    }
+    if (depth < 2 && rnd(12) == 0) {
+        tl_buf_printf(b, "%s\"contains\":", SEP());
+        gen_schema(b, 2);
+    }
+    if (depth < 2 && rnd(12) == 0) {
+        tl_buf_printf(b, "%s\"if\":", SEP());
+        gen_schema(b, 2);
+        tl_buf_puts(b, ",\"then\":");
+        gen_schema(b, 2);
+    }
+    if (depth < 1 && rnd(8) == 0) {
+        tl_buf_printf(b, "%s\"allOf\":[", SEP());
+        gen_schema(b, depth + 1);
+        tl_buf_putc(b, ',');
+        gen_schema(b, depth + 1);
+        tl_buf_putc(b, ']');
+    }
     if (rnd(3))
         tl_buf_printf(b, "%s\"type\":%s", SEP(), types[rnd(TL_ARRAY_LEN(types))]);
     if (rnd(4) == 0)
@@ -428,13 +483,13 @@ static void gen_schema(tl_buf *b, int depth)
 
 static void gen_value(tl_buf *b, int depth)
 {
-    static const char *const scalars[] = {"null", "true",  "0",      "1",         "2",
-                                          "3",    "4",     "5",      "-1",        "1.5",
-                                          "\"\"", "\"a\"", "\"ab\"", "\"abcdef\""};
-    unsigned k = rnd(depth < 2 ? 18 : 14);
-    if (k < 14) {
+    static const char *const scalars[] = {
+        "null", "true", "0",    "1",     "2",      "3",          "4",     "5",
+        "-1",   "1.5",  "\"\"", "\"a\"", "\"ab\"", "\"abcdef\"", "\"b\"", "\"cab\""};
+    unsigned k = rnd(depth < 2 ? 20 : 16);
+    if (k < 16) {
         tl_buf_puts(b, scalars[k]);
-    } else if (k < 16) {
+    } else if (k < 18) {
         tl_buf_putc(b, '[');
         for (unsigned i = 0, n = rnd(4); i < n; i++) {
             if (i)
