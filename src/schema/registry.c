@@ -40,6 +40,31 @@
  * arrays comparing 64-bit hashes first: O(subjects) per tl_registry_latest, which is a few
  * hundred nanoseconds for hundreds of subjects.
  *
+ * REST (Confluent Schema Registry's paths; answers are JSON, errors {"error_code","message"}):
+ *
+ *   POST   /subjects/S/versions            {"schemaType":"JSON","schema":"..."} -> {"id":N}
+ *                                          schemaType may be omitted and then means JSON (Confluent
+ *                                          defaults to AVRO; only JSON Schema is stored here), AVRO
+ *                                          and PROTOBUF are refused with 42201, so are non-empty
+ *                                          "references"; 409 {"messages":[...]} when incompatible
+ *   GET    /subjects[?deleted=true]         ["S", ...]
+ *   GET    /subjects/S/versions[?deleted=true]  [1, 2]
+ *   GET    /subjects/S/versions/V|latest[/schema]  version object | the raw schema
+ *   POST   /subjects/S[?deleted=true]      the version holding this schema, or 40403 / 40401
+ *   DELETE /subjects/S[?permanent=true]    [versions]; permanent only after a soft delete (40405)
+ *   DELETE /subjects/S/versions/V[?permanent=true]  V (40406 twice soft, 40407 hard first)
+ *   GET    /schemas/ids/N[/schema|/versions|/subjects], GET /schemas/types
+ *   GET|PUT /config, GET|PUT|DELETE /config/S (GET /config/S: 40408 when the subject has no
+ *                                          level of its own, unless ?defaultToGlobal=true)
+ *   POST   /compatibility/subjects/S/versions[/V|latest]  {"is_compatible","messages"}; without V
+ *                                          the subject's mode decides which versions count
+ *   GET    /mode                           {"mode":"READWRITE"} (for clients that ask)
+ *
+ * Compatibility messages are compat.c's reasons followed by the direction checked:
+ * "(version 2 -> new schema)" for backward checks, "(new schema -> version 2)" for forward.
+ * Status codes: 404 for 404xx, 409, 422 for 422xx, 400 for a body that is not JSON, 500 for
+ * 50001 (the registry file could not be written; nothing changed).
+ *
  * Threads: one rwlock. Reads (GET, lookups, compatibility checks, tl_registry_latest) share
  * it; changes hold it exclusively across the file write.
  */
@@ -1350,7 +1375,10 @@ int tl_registry_handle(tl_registry *r, const char *method, const char *path, con
         return rc == TL_ENOMEM ? INTERNAL(out, rc)
                                : answer_error(out, 404, 404, "HTTP 404 Not Found: path too long");
     }
-    bool write = is_write(method);
+    /* lookups and compatibility checks are POSTs that change nothing */
+    bool write = is_write(method) &&
+                 !(strcmp(method, "POST") == 0 && (part_is(&q, 0, "compatibility") ||
+                                                   (part_is(&q, 0, "subjects") && q.nparts == 2)));
     if (write)
         pthread_rwlock_wrlock(&r->lock);
     else

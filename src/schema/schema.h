@@ -116,5 +116,12 @@ int tl_registry_latest(tl_registry *r, const char *subject, size_t len, const tl
  * REST API over HTTP. Prints the server's JSON answer; returns 0 on 2xx, 1 otherwise (the
  * server's message on stderr), 2 on a usage error. */
 int tl_schema_cli(int argc, char **argv);
+/* Notes on the registry (added with the implementation, see registry.c for the REST table):
+ * - Only JSON Schema: a registration without "schemaType" is taken as JSON (Confluent would
+ *   assume AVRO); AVRO/PROTOBUF and schema "references" are refused with 422/42201.
+ * - tl_registry_handle expects the path still percent-encoded and decodes each segment itself
+ *   (so "a%2Fb" is the subject "a/b"); the query flags it reads are permanent, deleted and
+ *   defaultToGlobal ("name=true").
+ * - Storage: <dir>/registry.json, replaced atomically before a change is answered. */
 
 #endif
