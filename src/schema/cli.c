@@ -2,9 +2,10 @@
  * cli — `tally schema <command>`: a small client of a running server's schema registry.
  *
  * Each command is one HTTP call (libcurl) to the Confluent-style REST API served by
- * `tally serve` (see registry.c); the server's JSON answer is printed on stdout. The exit
- * status is 0 for a 2xx answer, 1 otherwise (the server's "message" goes to stderr), 2 for a
- * usage error. This is a command-line program, so unlike library code it prints.
+ * `tally serve` (see registry.c), at --url, else $TALLY_URL, else http://127.0.0.1:8080; the
+ * server's JSON answer is printed on stdout. The exit status is 0 for a 2xx answer, 1 otherwise
+ * (the server's "message" goes to stderr), 2 for a usage error. This is a command-line program, so
+ * unlike library code it prints.
  *
  *   command                                  call
  *   register SUBJECT FILE.json               POST   /subjects/S/versions
@@ -30,7 +31,8 @@ static void usage(FILE *f)
 {
     fputs("usage: tally schema [--url URL] <command> [args]\n"
           "\n"
-          "Talks to the schema registry of a running `tally serve` (default " CLI_DEFAULT_URL ").\n"
+          "Talks to the schema registry of a running `tally serve`: --url, else $TALLY_URL,\n"
+          "else " CLI_DEFAULT_URL ".\n"
           "\n"
           "commands:\n"
           "  register SUBJECT FILE.json              register a JSON Schema (prints its id)\n"
