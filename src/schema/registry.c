@@ -71,7 +71,6 @@
 #include "schema/schema.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -970,9 +969,10 @@ static reg_version *pick_version(req *q, reg_subject *s, const char *name, const
     return rv;
 }
 
-static void unref(tl_registry *r, reg_schema *sc)
+/* One version fewer points at sc; an unreferenced schema is never matched or saved again
+ * (its memory stays until close: tl_registry_latest pointers must remain valid). */
+static void unref(reg_schema *sc)
 {
-    (void)r;
     if (--sc->refs == 0)
         sc->dropped = true;
 }
@@ -1013,7 +1013,7 @@ static int do_delete_version(tl_registry *r, req *q, const char *name, size_t nl
             s->nv++;
             return INTERNAL(q->out, rc);
         }
-        unref(r, saved.schema);
+        unref(saved.schema);
         if (s->nv == 0 && s->compat < 0)
             subject_remove(r, s);
     }
