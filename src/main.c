@@ -1,7 +1,9 @@
 /*
  * The `tally` command: one binary, subcommands dispatched to their modules.
  */
+#include "collect/collect.h"
 #include "loadgen/loadgen.h"
+#include "schema/schema.h"
 #include "serve/serve.h"
 
 #include <stdio.h>
@@ -18,6 +20,9 @@ static void usage(FILE *f)
           "commands:\n"
           "  serve     run ingest, journal, stream, query API and dashboard in one process\n"
           "  loadgen   send realistic Segment-spec traffic to a tally (or any) server\n"
+          "  schema    register, list, check and delete schemas on a running server\n"
+          "  deadletters  list and replay rejected events on a running server\n"
+          "  journal dump  print a stopped server's journal records as JSON lines\n"
           "  version   print the version\n"
           "\n"
           "`tally <command> --help` explains a command's flags.\n",
@@ -35,6 +40,12 @@ int main(int argc, char **argv)
         return tl_serve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "loadgen") == 0)
         return tl_loadgen_cli(argc - 1, argv + 1);
+    if (strcmp(cmd, "schema") == 0)
+        return tl_schema_cli(argc - 1, argv + 1);
+    if (strcmp(cmd, "deadletters") == 0)
+        return tl_collect_cli(argc - 1, argv + 1);
+    if (strcmp(cmd, "journal") == 0 && argc > 2 && strcmp(argv[2], "dump") == 0)
+        return tl_collect_dump_cli(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("tally %s\n", TALLY_VERSION);
         return 0;

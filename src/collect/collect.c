@@ -27,6 +27,7 @@
  */
 #include "collect/collect.h"
 
+#include "collect/deadletters.h"
 #include "collect/dedup.h"
 #include "collect/segment.h"
 #include "event/event.h"
@@ -42,11 +43,14 @@ struct tl_collect {
     const tl_config *cfg;
     tl_journal *events;
     tl_journal *deadletter;
+    tl_registry *registry;
+    tl_enrich *enrich;
     tl_dedup *dedup;
     uint32_t partitions;
     uint32_t dl_partitions;
     atomic_int inflight;
     atomic_bool closing;
+    pthread_mutex_t replay_mu; /* one replay at a time */
     atomic_uint_fast64_t requests, accepted, duplicates;
     atomic_uint_fast64_t rejected[TL_DL__COUNT];
     struct route_arg {
@@ -106,6 +110,9 @@ int tl_collect_open(const tl_collect_opts *o, tl_collect **out)
     c->cfg = o->config;
     c->events = o->events;
     c->deadletter = o->deadletter;
+    c->registry = o->registry;
+    c->enrich = o->enrich;
+    pthread_mutex_init(&c->replay_mu, NULL);
     c->partitions = tl_journal_partitions(o->events);
     c->dl_partitions = tl_journal_partitions(o->deadletter);
     int rc = tl_dedup_new(c->cfg->dedup_horizon_ms, c->cfg->dedup_max_entries, &c->dedup);
@@ -124,6 +131,7 @@ void tl_collect_close(tl_collect *c)
     if (!c)
         return;
     tl_dedup_free(c->dedup);
+    pthread_mutex_destroy(&c->replay_mu);
     tl_free(c);
 }
 
@@ -157,6 +165,9 @@ typedef struct {
     size_t n_ev, n_dl, cap_ev, cap_dl;
     size_t accepted, duplicates, n_rejected;
     int status;
+    bool replay; /* re-submitting dead letters: no new dead letters, flag REPLAYED */
+    const struct candidate *cands; /* replay: index → dead letter id */
+    const char *client_ip;         /* the peer, for geo-IP when the event has no context.ip */
     atomic_int pending;
     atomic_int failed;
 } request;
@@ -249,31 +260,22 @@ static void write_masked_text(tl_buf *b, const char *s, size_t n)
     tl_buf_deinit(&t);
 }
 
-static void add_dead(request *r, int reason, tl_str site, int64_t received_ms, long index,
-                     const tl_seg_error *e, const tl_json *payload, const char *text,
-                     size_t text_len)
+/* What a dead-letter record says about one rejected event or request. */
+typedef struct {
+    int reason;
+    tl_str site;
+    int64_t received_ms;
+    long index; /* position in the batch, or -1 for a whole request */
+    int type;   /* TL_EV_* the endpoint implied, or 0 */
+    const tl_seg_error *errors;
+    size_t n_errors;
+    tl_str subject; /* schema subject, when a schema was involved */
+    int version;
+} dead_info;
+
+static void write_error(tl_buf *b, const tl_seg_error *e)
 {
-    tl_collect *c = r->c;
-    atomic_fetch_add(&c->rejected[reason], 1);
-    if (grow_u32(&r->dl_len, &r->dl_part, r->n_dl, &r->cap_dl))
-        return;
-    size_t start = r->dead.len;
-    tl_buf *b = &r->dead;
-    char ts[32];
-    tl_time_format(received_ms, ts);
-    tl_buf_puts(b, "{\"reason\":\"");
-    tl_buf_puts(b, tl_dl_reason_name(reason));
-    tl_buf_puts(b, "\",\"site\":");
-    if (site.len)
-        tl_json_write_string(b, site.ptr, site.len);
-    else
-        tl_buf_puts(b, "null");
-    tl_buf_printf(b, ",\"received_at\":\"%s\",\"index\":", ts);
-    if (index >= 0)
-        tl_buf_printf(b, "%ld", index);
-    else
-        tl_buf_puts(b, "null");
-    tl_buf_puts(b, ",\"subject\":null,\"version\":null,\"errors\":[{\"pointer\":");
+    tl_buf_puts(b, "{\"pointer\":");
     tl_json_write_string(b, e->pointer, strlen(e->pointer));
     tl_buf_puts(b, ",\"keyword\":");
     tl_json_write_string(b, e->keyword, strlen(e->keyword));
@@ -283,7 +285,57 @@ static void add_dead(request *r, int reason, tl_str site, int64_t received_ms, l
     tl_json_write_string(b, e->found, strlen(e->found));
     tl_buf_puts(b, ",\"message\":");
     tl_json_write_string(b, e->message, strlen(e->message));
-    tl_buf_puts(b, "}],");
+    tl_buf_putc(b, '}');
+}
+
+static void add_dead(request *r, const dead_info *d, const tl_json *payload, const char *text,
+                     size_t text_len)
+{
+    tl_collect *c = r->c;
+    if (r->replay) /* a replayed dead letter that fails again stays where it is */
+        return;
+    atomic_fetch_add(&c->rejected[d->reason], 1);
+    if (grow_u32(&r->dl_len, &r->dl_part, r->n_dl, &r->cap_dl))
+        return;
+    size_t start = r->dead.len;
+    tl_buf *b = &r->dead;
+    char ts[32];
+    tl_time_format(d->received_ms, ts);
+    tl_buf_puts(b, "{\"reason\":\"");
+    tl_buf_puts(b, tl_dl_reason_name(d->reason));
+    tl_buf_puts(b, "\",\"site\":");
+    if (d->site.len)
+        tl_json_write_string(b, d->site.ptr, d->site.len);
+    else
+        tl_buf_puts(b, "null");
+    tl_buf_printf(b, ",\"received_at\":\"%s\",\"index\":", ts);
+    if (d->index >= 0)
+        tl_buf_printf(b, "%ld", d->index);
+    else
+        tl_buf_puts(b, "null");
+    tl_buf_puts(b, ",\"type\":");
+    const char *tn = tl_event_type_name(d->type);
+    if (tn)
+        tl_buf_printf(b, "\"%s\"", tn);
+    else
+        tl_buf_puts(b, "null");
+    tl_buf_puts(b, ",\"subject\":");
+    if (d->subject.len) {
+        tl_json_write_string(b, d->subject.ptr, d->subject.len);
+        if (d->version > 0)
+            tl_buf_printf(b, ",\"version\":%d", d->version);
+        else
+            tl_buf_puts(b, ",\"version\":null");
+    } else {
+        tl_buf_puts(b, "null,\"version\":null");
+    }
+    tl_buf_puts(b, ",\"errors\":[");
+    for (size_t i = 0; i < d->n_errors; i++) {
+        if (i)
+            tl_buf_putc(b, ',');
+        write_error(b, &d->errors[i]);
+    }
+    tl_buf_puts(b, "],");
     if (payload) {
         tl_buf_puts(b, "\"payload\":");
         write_redacted(b, payload);
@@ -292,19 +344,29 @@ static void add_dead(request *r, int reason, tl_str site, int64_t received_ms, l
         write_masked_text(b, text, text_len);
     }
     tl_buf_putc(b, '}');
-    uint32_t p = site.len ? tl_event_partition(site, 0, c->dl_partitions) : 0;
+    uint32_t p = d->site.len ? tl_event_partition(d->site, 0, c->dl_partitions) : 0;
     r->dl_len[r->n_dl] = (uint32_t)(r->dead.len - start);
     r->dl_part[r->n_dl] = p;
     r->n_dl++;
 }
+
+struct candidate {
+    uint32_t partition;
+    uint64_t offset;
+    size_t at, len; /* the record's bytes in the scan's buffer */
+};
 
 static void add_rejected(request *r, long index, const tl_seg_error *e)
 {
     tl_buf *b = &r->rejected;
     if (r->n_rejected++)
         tl_buf_putc(b, ',');
-    tl_buf_printf(b, "{\"index\":%ld,\"reason\":\"%s\",\"pointer\":", index,
-                  tl_dl_reason_name(e->reason));
+    if (r->replay)
+        tl_buf_printf(b, "{\"id\":\"%u:%llu\"", r->cands[index].partition,
+                      (unsigned long long)r->cands[index].offset);
+    else
+        tl_buf_printf(b, "{\"index\":%ld", index);
+    tl_buf_printf(b, ",\"reason\":\"%s\",\"pointer\":", tl_dl_reason_name(e->reason));
     tl_json_write_string(b, e->pointer, strlen(e->pointer));
     tl_buf_puts(b, ",\"message\":");
     tl_json_write_string(b, e->message, strlen(e->message));
@@ -380,13 +442,128 @@ static void build_answer(request *r, bool batch)
     tl_buf_putc(b, '}');
 }
 
+#define MAX_EVENT_ERRORS 8
+
+/* The schema subject of an event: the event name for track, "$page", "$screen", "$identify". */
+static tl_str subject_of(const tl_event *ev)
+{
+    switch (ev->type) {
+    case TL_EV_TRACK:
+        return ev->f[TL_F_NAME];
+    case TL_EV_PAGE:
+        return TL_STR("$page");
+    case TL_EV_SCREEN:
+        return TL_STR("$screen");
+    case TL_EV_IDENTIFY:
+        return TL_STR("$identify");
+    default:
+        return (tl_str){NULL, 0};
+    }
+}
+
+static void set_error(tl_seg_error *e, int reason, const char *pointer, const char *keyword,
+                      const char *expected, const char *found, const char *message)
+{
+    e->reason = reason;
+    snprintf(e->pointer, sizeof e->pointer, "%s", pointer);
+    snprintf(e->keyword, sizeof e->keyword, "%s", keyword);
+    snprintf(e->expected, sizeof e->expected, "%s", expected);
+    snprintf(e->found, sizeof e->found, "%s", found);
+    snprintf(e->message, sizeof e->message, "%s", message);
+}
+
+/* Checks the event's properties (traits for identify) against its subject's latest schema.
+ * 0 when it passes (or there is no schema and the site accepts unplanned events); -1 with
+ * d filled in otherwise. */
+static int check_schema(request *r, const tl_seg_ctx *cx, const tl_json *ev, const tl_event *out,
+                        dead_info *d, tl_seg_error *errs)
+{
+    tl_collect *c = r->c;
+    tl_str subject = subject_of(out);
+    if (!subject.len)
+        return 0;
+    const tl_schema *sch;
+    int version = 0, id = 0;
+    if (!c->registry ||
+        tl_registry_latest(c->registry, subject.ptr, subject.len, &sch, &version, &id) != 0) {
+        if (!tl_config_site_strict(c->cfg, cx->site.ptr, cx->site.len))
+            return 0;
+        char expected[128], msg[300];
+        snprintf(expected, sizeof expected, "a schema registered for subject \"%.80s\"",
+                 subject.ptr);
+        snprintf(msg, sizeof msg,
+                 "no schema is registered for subject \"%.*s\" and site \"%.*s\" rejects "
+                 "unplanned events (strict)",
+                 (int)TL_MIN(subject.len, 80u), subject.ptr, (int)TL_MIN(cx->site.len, 80u),
+                 cx->site.ptr);
+        set_error(&errs[0], TL_DL_SCHEMA_VIOLATION, "", "subject", expected, "no schema", msg);
+        d->reason = TL_DL_SCHEMA_VIOLATION;
+        d->n_errors = 1;
+        d->subject = subject;
+        return -1;
+    }
+    const char *member = out->type == TL_EV_IDENTIFY ? "traits" : "properties";
+    static const tl_json empty = {.type = TL_JSON_OBJECT};
+    const tl_json *inst = tl_json_get(ev, member);
+    if (!inst || inst->type == TL_JSON_NULL)
+        inst = &empty;
+    tl_schema_error se[MAX_EVENT_ERRORS];
+    size_t n = 0;
+    if (tl_schema_validate(sch, inst, se, MAX_EVENT_ERRORS, &n))
+        return 0;
+    if (n == 0) { /* invalid, but the validator named nothing: still say which schema */
+        n = 1;
+        memset(&se[0], 0, sizeof se[0]);
+        snprintf(se[0].message, sizeof se[0].message, "does not match the schema");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ptr[300];
+        snprintf(ptr, sizeof ptr, "/%s%.256s", member, se[i].pointer);
+        set_error(&errs[i], TL_DL_SCHEMA_VIOLATION, ptr, se[i].keyword, se[i].expected, se[i].found,
+                  se[i].message);
+    }
+    d->reason = TL_DL_SCHEMA_VIOLATION;
+    d->n_errors = n;
+    d->subject = subject;
+    d->version = version;
+    return -1;
+}
+
+/* The IP geo-IP should use: context.ip of the event (or of the batch), else the peer. */
+static tl_str ip_of(const request *r, const tl_seg_ctx *cx, const tl_json *ev)
+{
+    const tl_json *ctx = tl_json_get(ev, "context");
+    const tl_json *ip = tl_json_get_string(ctx, "ip");
+    if (!ip)
+        ip = tl_json_get_string(cx->batch_context, "ip");
+    if (ip)
+        return tl_str_make(ip->u.str, ip->len);
+    return r->client_ip ? tl_str_make(r->client_ip, strlen(r->client_ip)) : (tl_str){"", 0};
+}
+
+static void reject(request *r, const dead_info *d, const tl_json *ev)
+{
+    add_rejected(r, d->index, &d->errors[0]);
+    add_dead(r, d, ev, NULL, 0);
+}
+
 static void one_event(request *r, const tl_seg_ctx *cx, const tl_json *ev, int type, long index)
 {
     tl_event out;
-    tl_seg_error e;
-    if (tl_seg_event(cx, ev, type, &out, &e)) {
-        add_rejected(r, index, &e);
-        add_dead(r, e.reason, cx->site, cx->received_ms, index, &e, ev, NULL, 0);
+    tl_seg_error errs[MAX_EVENT_ERRORS];
+    dead_info d = {.site = cx->site,
+                   .received_ms = cx->received_ms,
+                   .index = index,
+                   .type = type,
+                   .errors = errs,
+                   .n_errors = 1};
+    if (tl_seg_event(cx, ev, type, &out, &errs[0])) {
+        d.reason = errs[0].reason;
+        reject(r, &d, ev);
+        return;
+    }
+    if (check_schema(r, cx, ev, &out, &d, errs)) {
+        reject(r, &d, ev);
         return;
     }
     uint64_t key = dedup_key(cx->site, out.f[TL_F_MESSAGE_ID]);
@@ -395,6 +572,12 @@ static void one_event(request *r, const tl_seg_ctx *cx, const tl_json *ev, int t
         atomic_fetch_add(&r->c->duplicates, 1);
         return;
     }
+    if (r->c->enrich) {
+        tl_str ip = ip_of(r, cx, ev);
+        tl_enrich_event(r->c->enrich, &out, ip.ptr, ip.len, r->arena);
+    }
+    if (r->replay)
+        out.flags |= TL_EVF_REPLAYED;
     size_t before = r->records.len;
     if (grow_u32(&r->ev_len, &r->ev_part, r->n_ev, &r->cap_ev) ||
         tl_event_encode(&out, &r->records)) {
@@ -460,6 +643,7 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
     r->done = done;
     r->arg = arg;
     r->arena = a;
+    r->client_ip = in->client_ip;
     const tl_config *cfg = c->cfg;
     tl_seg_ctx cx = {
         .received_ms = in->received_ms, .max_event_bytes = cfg->max_event_bytes, .arena = a};
@@ -486,8 +670,13 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
         snprintf(e.expected, sizeof e.expected, "%s", "a write key of a configured site");
         snprintf(e.found, sizeof e.found, "%s", key.len ? "an unknown key" : "nothing");
         snprintf(e.message, sizeof e.message, "%s", msg);
-        add_dead(r, TL_DL_UNKNOWN_SITE, (tl_str){NULL, 0}, in->received_ms, -1, &e,
-                 rc == 0 ? root : NULL, in->body, in->body_len);
+        dead_info d = {.reason = TL_DL_UNKNOWN_SITE,
+                       .received_ms = in->received_ms,
+                       .index = -1,
+                       .type = in->type,
+                       .errors = &e,
+                       .n_errors = 1};
+        add_dead(r, &d, rc == 0 ? root : NULL, in->body, in->body_len);
         whole_request_error(r, 401, msg);
         goto send;
     }
@@ -504,7 +693,14 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
         snprintf(e.expected, sizeof e.expected, "%s", "a JSON document within the limits");
         snprintf(e.found, sizeof e.found, "error at byte %zu", jerr.offset);
         snprintf(e.message, sizeof e.message, "%s", jerr.msg);
-        add_dead(r, reason, cx.site, in->received_ms, -1, &e, NULL, in->body, in->body_len);
+        dead_info d = {.reason = reason,
+                       .site = cx.site,
+                       .received_ms = in->received_ms,
+                       .index = -1,
+                       .type = in->type,
+                       .errors = &e,
+                       .n_errors = 1};
+        add_dead(r, &d, NULL, in->body, in->body_len);
         char msg[240];
         snprintf(msg, sizeof msg, "%s: %s", reason == TL_DL_PARSE_ERROR ? "invalid JSON" : "limit",
                  jerr.msg);
@@ -524,7 +720,13 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
             snprintf(e.found, sizeof e.found, "%s", batch ? "another type" : "nothing");
             snprintf(e.message, sizeof e.message, "%s",
                      "a batch request needs a \"batch\" array of events");
-            add_dead(r, e.reason, cx.site, in->received_ms, -1, &e, root, NULL, 0);
+            dead_info d = {.reason = e.reason,
+                           .site = cx.site,
+                           .received_ms = in->received_ms,
+                           .index = -1,
+                           .errors = &e,
+                           .n_errors = 1};
+            add_dead(r, &d, root, NULL, 0);
             whole_request_error(r, 400, e.message);
             goto send;
         }
@@ -557,6 +759,174 @@ send:
         }
     }
     on_durable(r, 0);
+}
+
+/* ---- dead letters: listing and replay ---- */
+
+int tl_collect_deadletters(tl_collect *c, const tl_dl_query *q, tl_buf *out)
+{
+    return tl_dl_list(c->deadletter, q, out);
+}
+
+typedef struct {
+    tl_buf raw; /* candidate records back to back */
+    struct candidate *items;
+    size_t n, cap;
+    size_t not_replayable;
+} candidates;
+
+static bool add_candidate(void *arg, const tl_dl_entry *e)
+{
+    candidates *cs = arg;
+    if (e->replayed)
+        return true;
+    const tl_json *payload = tl_json_get(e->record, "payload");
+    const tl_json *site = tl_json_get_string(e->record, "site");
+    if (!payload || payload->type != TL_JSON_OBJECT || !site || site->len == 0) {
+        cs->not_replayable++; /* not JSON, or no site: nothing to re-validate */
+        return true;
+    }
+    if (cs->n == cs->cap) {
+        size_t nc = cs->cap ? cs->cap * 2 : 64;
+        struct candidate *ni = tl_realloc(cs->items, nc * sizeof *ni);
+        if (!ni)
+            return false;
+        cs->items = ni;
+        cs->cap = nc;
+    }
+    cs->items[cs->n++] = (struct candidate){e->partition, e->offset, cs->raw.len, e->raw_len};
+    return tl_buf_append(&cs->raw, e->raw, e->raw_len) == 0;
+}
+
+static int append_sync_all(request *r, tl_journal *j, const tl_buf *buf, const uint32_t *lens,
+                           const uint32_t *parts, size_t n)
+{
+    tl_journal_rec *recs = tl_arena_alloc(r->arena, n * sizeof *recs);
+    if (!recs)
+        return TL_ENOMEM;
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        recs[i] = (tl_journal_rec){parts[i], buf->ptr + off, lens[i]};
+        off += lens[i];
+    }
+    return tl_journal_append_sync(j, recs, n, NULL);
+}
+
+int tl_collect_replay(tl_collect *c, const tl_dl_query *q, tl_buf *out)
+{
+    candidates cs = {0};
+    tl_buf_init(&cs.raw);
+    tl_buf marks;
+    tl_buf_init(&marks);
+    int status = 500;
+    pthread_mutex_lock(&c->replay_mu);
+    request *r = tl_calloc(1, sizeof *r);
+    if (!r || !(r->arena = tl_arena_new(1 << 16)))
+        goto done;
+    r->c = c;
+    r->replay = true;
+    if (tl_dl_scan(c->deadletter, q, add_candidate, &cs))
+        goto done;
+    r->cands = cs.items;
+    size_t passed = 0;
+    tl_buf_puts(&marks, "{\"replayed\":[");
+    for (size_t i = 0; i < cs.n; i++) {
+        const struct candidate *cd = &cs.items[i];
+        tl_json *rec;
+        tl_json_error jerr;
+        if (tl_json_parse(r->arena, cs.raw.ptr + cd->at, cd->len, NULL, &rec, &jerr))
+            continue;
+        const tl_json *site = tl_json_get_string(rec, "site");
+        const tl_json *ts = tl_json_get_string(rec, "received_at");
+        const tl_json *type = tl_json_get_string(rec, "type");
+        tl_seg_ctx cx = {.site = tl_str_make(site->u.str, site->len),
+                         .max_event_bytes = c->cfg->max_event_bytes,
+                         .arena = r->arena};
+        if (!ts || tl_time_parse(ts->u.str, ts->len, &cx.received_ms))
+            cx.received_ms = tl_now_ms();
+        size_t before = r->accepted + r->duplicates;
+        one_event(r, &cx, tl_json_get(rec, "payload"),
+                  type ? tl_event_type_parse(type->u.str, type->len) : 0, (long)i);
+        if (r->accepted + r->duplicates > before)
+            tl_buf_printf(&marks, "%s[%u,%llu]", passed++ ? "," : "", cd->partition,
+                          (unsigned long long)cd->offset);
+    }
+    char ts[32];
+    tl_time_format(tl_now_ms(), ts);
+    tl_buf_printf(&marks, "],\"at\":\"%s\"}", ts);
+    if (atomic_load(&r->failed))
+        goto done;
+    if (r->n_ev && append_sync_all(r, c->events, &r->records, r->ev_len, r->ev_part, r->n_ev)) {
+        for (size_t i = 0; i < r->n_keys; i++)
+            tl_dedup_remove(c->dedup, r->keys[i]);
+        status = 503;
+        goto done;
+    }
+    atomic_fetch_add(&c->accepted, r->accepted);
+    if (passed) {
+        uint32_t len = (uint32_t)marks.len, part = 0;
+        if (append_sync_all(r, c->deadletter, &marks, &len, &part, 1))
+            goto done; /* the events are in; a later replay sees them as duplicates */
+    }
+    tl_buf_printf(out,
+                  "{\"replayed\":%zu,\"duplicates\":%zu,\"still_failing\":%zu,"
+                  "\"not_replayable\":%zu,\"failures\":[",
+                  r->accepted, r->duplicates, r->n_rejected, cs.not_replayable);
+    tl_buf_append(out, r->rejected.ptr ? r->rejected.ptr : "", r->rejected.len);
+    tl_buf_puts(out, "]}");
+    status = 200;
+done:
+    pthread_mutex_unlock(&c->replay_mu);
+    if (status != 200) {
+        tl_buf_reset(out);
+        tl_buf_puts(out, status == 503 ? "{\"error\":\"the replayed events could not be written "
+                                         "durably; nothing was marked, retry\"}"
+                                       : "{\"error\":\"replay failed\"}");
+    }
+    if (r)
+        request_free(r);
+    tl_free(cs.items);
+    tl_buf_deinit(&cs.raw);
+    tl_buf_deinit(&marks);
+    return status;
+}
+
+static int dl_query_from_http(tl_http_req *req, tl_dl_query *q)
+{
+    char err[200];
+    if (tl_dl_query_parse(q, tl_http_query(req, "site_id"), tl_http_query(req, "type"),
+                          tl_http_query(req, "from"), tl_http_query(req, "to"),
+                          tl_http_query(req, "limit"), err, sizeof err)) {
+        tl_http_respond_error(req, 400, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int on_deadletters(void *arg, tl_http_req *req)
+{
+    tl_dl_query q;
+    if (dl_query_from_http(req, &q))
+        return TL_HTTP_DONE;
+    tl_buf out;
+    tl_buf_init(&out);
+    int status = tl_collect_deadletters(arg, &q, &out);
+    tl_http_respond(req, status, "application/json", out.ptr ? out.ptr : "", out.len);
+    tl_buf_deinit(&out);
+    return TL_HTTP_DONE;
+}
+
+static int on_replay(void *arg, tl_http_req *req)
+{
+    tl_dl_query q;
+    if (dl_query_from_http(req, &q))
+        return TL_HTTP_DONE;
+    tl_buf out;
+    tl_buf_init(&out);
+    int status = tl_collect_replay(arg, &q, &out);
+    tl_http_respond(req, status, "application/json", out.ptr ? out.ptr : "", out.len);
+    tl_buf_deinit(&out);
+    return TL_HTTP_DONE;
 }
 
 /* ---- HTTP ---- */
@@ -625,7 +995,8 @@ static int on_ingest(void *arg, tl_http_req *req)
     tl_collect_input in = {.type = ra->type,
                            .write_key = key.ptr,
                            .write_key_len = key.len,
-                           .received_ms = tl_http_received_ms(req)};
+                           .received_ms = tl_http_received_ms(req),
+                           .client_ip = tl_http_client_ip(req)};
     in.body = tl_http_body(req, &in.body_len);
     tl_http_add_header(req, "Access-Control-Allow-Origin", "*");
     tl_collect_submit(ra->c, &in, http_done, req);
@@ -665,5 +1036,8 @@ int tl_collect_routes(tl_collect *c, tl_http *http)
         if (rc)
             return rc;
     }
-    return 0;
+    int rc = tl_http_route(http, "GET", "/api/v2/deadletters", false, on_deadletters, c);
+    if (rc == 0)
+        rc = tl_http_route(http, "POST", "/api/v2/deadletters/replay", false, on_replay, c);
+    return rc;
 }

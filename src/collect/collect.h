@@ -19,7 +19,9 @@
 #include "base/base.h"
 #include "config/config.h"
 #include "http/http.h"
+#include "enrich/enrich.h"
 #include "journal/journal.h"
+#include "schema/schema.h"
 
 typedef struct tl_collect tl_collect;
 
@@ -27,6 +29,8 @@ typedef struct {
     const tl_config *config; /* sites, write keys and limits; must outlive the collector */
     tl_journal *events;
     tl_journal *deadletter;
+    tl_registry *registry; /* schemas to validate against; NULL = none */
+    tl_enrich *enrich;     /* user agent, geo-IP, referrer, cookieless ids; NULL = none */
 } tl_collect_opts;
 
 /* Opens the collector; rebuilds the dedup set from the events journal (records received
@@ -55,6 +59,7 @@ typedef struct {
     const char *body;
     size_t body_len;
     int64_t received_ms;
+    const char *client_ip; /* the peer's address (used for geo-IP when context.ip is absent) */
 } tl_collect_input;
 
 /* Called once with the HTTP status and JSON body to send. */
@@ -68,6 +73,33 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
 /* Stops taking requests (new ones get 503, which SDKs retry) and waits up to timeout_ms
  * until every request in flight was answered. Returns the number still in flight. */
 int tl_collect_drain(tl_collect *c, int timeout_ms);
+
+/* Which dead letters a listing or a replay is about. */
+typedef struct {
+    char site[256];         /* empty = every site */
+    int reason;             /* tl_dl_reason, or -1 for every reason */
+    int64_t from_ms, to_ms; /* received time in [from, to); 0 = open end */
+    size_t limit;           /* listing: newest first, default 100, at most 1000 */
+} tl_dl_query;
+
+/* GET /api/v2/deadletters: appends
+ * {"deadletters":[{"id":"0:12","replayed":false,...record...}],"counts":{reason:n},"total":n}
+ * and returns the HTTP status. Counts cover every reason within the site and time filters. */
+int tl_collect_deadletters(tl_collect *c, const tl_dl_query *q, tl_buf *out);
+
+/* POST /api/v2/deadletters/replay: re-validates the matching dead letters that were not
+ * replayed before (against the schemas as they are now) and appends those that pass, as new
+ * events flagged TL_EVF_REPLAYED, with their original receive time. Those that pass are
+ * marked in the dead-letter journal so they are never replayed again; their messageIds go
+ * through the dedup set, so nothing is counted twice. Appends
+ * {"replayed":n,"duplicates":n,"still_failing":n,"not_replayable":n,"failures":[...]}. */
+int tl_collect_replay(tl_collect *c, const tl_dl_query *q, tl_buf *out);
+
+/* `tally deadletters list|replay [flags]`: the two calls above over HTTP. */
+int tl_collect_cli(int argc, char **argv);
+/* `tally journal dump [--data DIR] [--stream events|deadletter]`: every record as a JSON line,
+ * read from the journal files of a stopped server. */
+int tl_collect_dump_cli(int argc, char **argv);
 
 typedef struct {
     uint64_t requests;

@@ -18,11 +18,11 @@ typedef struct {
 
 typedef struct {
     int reason; /* tl_dl_reason */
-    char pointer[64];
-    char keyword[24];
-    char expected[96];
-    char found[64];
-    char message[200];
+    char pointer[264];
+    char keyword[32];
+    char expected[128];
+    char found[128];
+    char message[300];
 } tl_seg_error;
 
 /* 0 and *out, or -1 with *e describing the first problem. */

@@ -18,7 +18,8 @@
  *
  * Bots: a table of named crawlers and scripts (Googlebot, curl...) whose name becomes the
  * browser, then the generic substrings "bot" (not "cubot", a phone maker), "crawl", "spider"
- * and a few script libraries. An empty agent is a bot too.
+ * and a few script libraries. An empty agent is not a bot: server-side Segment SDKs send
+ * none, and their users are people.
  *
  * Cache (generic: enrich.c also keeps geo results in one). 2^k sets of two 64-byte entries,
  * one cache line each; for user agents:
@@ -437,7 +438,8 @@ void tl_enrich__ua_parse(const char *ua, size_t n, tl_enrich__ua *out)
 {
     memset(out, 0, sizeof(*out));
     if (n == 0) {
-        out->bot = 1;
+        /* no agent at all: server-side SDKs (analytics-node, the mobile SDKs' server
+         * relays) send none, so absence says nothing about bots; nothing is known */
         return;
     }
     char buf[UA_SCAN];

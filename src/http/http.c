@@ -68,7 +68,8 @@ struct tl_http_req {
     struct MHD_Connection *conn;
     const route *route;
     const char *method;
-    char *path; /* owned, without the query string */
+    char *path;     /* owned, decoded, without the query string */
+    char *raw_path; /* owned, as sent (still percent-encoded), without the query string */
     tl_buf body;
     size_t seen; /* body bytes received, kept or not */
     tl_arena *arena;
@@ -192,7 +193,20 @@ static void req_free(tl_http_req *r)
         tl_free(r->hdr_value[i]);
     }
     tl_free(r->path);
+    tl_free(r->raw_path);
     tl_free(r);
+}
+
+/* MHD calls this with the URI exactly as sent, before it decodes it, and keeps what it returns
+ * as the request's context: the raw path is what lets "a%2Fb" stay one path segment. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    tl_http_req *r = tl_calloc(1, sizeof *r);
+    if (r) {
+        const char *q = strchr(uri, '?');
+        r->raw_path = tl_strndup(uri, q ? (size_t)(q - uri) : strlen(uri));
+    }
+    return r;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -241,10 +255,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 {
     tl_http *s = cls;
     tl_http_req *r = *con_cls;
-    if (!r) {
-        r = tl_calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
+    if (!r)
+        return MHD_NO; /* on_uri always runs first; without it memory ran out */
+    if (!r->srv) {
         r->srv = s;
         r->conn = conn;
         r->method = method;
@@ -254,8 +267,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->arena = tl_arena_new(16384);
         tl_buf_init(&r->body);
         tl_buf_init(&r->answer);
-        *con_cls = r;
-        if (!r->path || !r->arena)
+        if (!r->path || !r->arena || !r->raw_path)
             return MHD_NO;
         client_ip(conn, r->ip, sizeof r->ip);
         tl_buf allow;
@@ -350,9 +362,9 @@ int tl_http_start(tl_http *s)
     s->daemon = MHD_start_daemon(
         flags, s->opts.port, NULL, NULL, on_access, s, MHD_OPTION_SOCK_ADDR, &sin,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->opts.threads ? s->opts.threads : 1),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)s->opts.timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opts.max_conns,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)s->opts.max_conns, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->daemon) {
         tl_log(TL_LOG_ERROR, "cannot listen on %s:%u", s->host, s->opts.port);
         return TL_EIO;
@@ -393,6 +405,11 @@ const char *tl_http_method(const tl_http_req *r)
 const char *tl_http_path(const tl_http_req *r)
 {
     return r->path;
+}
+
+const char *tl_http_raw_path(const tl_http_req *r)
+{
+    return r->raw_path;
 }
 
 const char *tl_http_body(const tl_http_req *r, size_t *len)

@@ -54,7 +54,8 @@ void tl_http_free(tl_http *s);
 
 /* ---- the request ---- */
 const char *tl_http_method(const tl_http_req *r);
-const char *tl_http_path(const tl_http_req *r); /* without the query string */
+const char *tl_http_path(const tl_http_req *r);     /* decoded, without the query string */
+const char *tl_http_raw_path(const tl_http_req *r); /* as sent: still percent-encoded */
 const char *tl_http_body(const tl_http_req *r, size_t *len);
 const char *tl_http_header(tl_http_req *r, const char *name); /* NULL when absent */
 const char *tl_http_query(tl_http_req *r, const char *name);  /* decoded ?name=value */

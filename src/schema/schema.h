@@ -37,14 +37,14 @@
 typedef struct tl_schema tl_schema;
 
 typedef struct {
-    char pointer[256];  /* JSON pointer into the instance ("/properties/price" style is the
-                           caller's business: this is relative to the validated instance,
-                           e.g. "/price") */
+    char pointer[256];     /* JSON pointer into the instance ("/properties/price" style is the
+                              caller's business: this is relative to the validated instance,
+                              e.g. "/price") */
     char schema_path[256]; /* JSON pointer into the schema of the failing keyword */
-    char keyword[32];   /* "type", "required", "enum", "maximum", ... */
-    char expected[128]; /* what the schema wanted: "number", "one of [\"EUR\",\"USD\"]" */
-    char found[128];    /* what the instance had: "string \"12\"", "nothing" */
-    char message[256];  /* one readable sentence combining the above */
+    char keyword[32];      /* "type", "required", "enum", "maximum", ... */
+    char expected[128];    /* what the schema wanted: "number", "one of [\"EUR\",\"USD\"]" */
+    char found[128];       /* what the instance had: "string \"12\"", "nothing" */
+    char message[256];     /* one readable sentence combining the above */
 } tl_schema_error;
 
 /* Compiles a JSON Schema document (draft 2020-12; documents declaring another $schema are

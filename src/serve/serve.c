@@ -19,11 +19,13 @@
 
 #include "collect/collect.h"
 #include "config/config.h"
+#include "enrich/enrich.h"
 #include "http/http.h"
 #include "journal/journal.h"
 #include "json/json.h"
 #include "loadgen/loadgen.h"
 #include "query/query.h"
+#include "schema/schema.h"
 #include "stream/stream.h"
 #include "tsdb/tsdb.h"
 #include "web/web.h"
@@ -40,6 +42,8 @@ typedef struct {
     tl_config cfg;
     bool demo;
     tl_journal *events, *deadletter;
+    tl_registry *registry;
+    tl_enrich *enrich;
     tl_tsdb *tsdb;
     tl_stream *stream;
     tl_query *query;
@@ -155,6 +159,32 @@ static int on_static(void *arg, tl_http_req *req)
     return TL_HTTP_DONE;
 }
 
+/* The schema registry's REST paths (Confluent Schema Registry) go to the registry as is. */
+static int on_registry(void *arg, tl_http_req *req)
+{
+    server *s = arg;
+    static const char *const params[] = {"permanent", "deleted", "verbose", "normalize",
+                                         "defaultToGlobal"};
+    tl_buf q, out;
+    tl_buf_init(&q);
+    tl_buf_init(&out);
+    for (size_t i = 0; i < TL_ARRAY_LEN(params); i++) {
+        const char *v = tl_http_query(req, params[i]);
+        if (v)
+            tl_buf_printf(&q, "%s%s=%s", q.len ? "&" : "", params[i], v);
+    }
+    size_t len;
+    const char *body = tl_http_body(req, &len);
+    /* the raw path: the registry decodes each segment, so "a%2Fb" is one subject */
+    int status = tl_registry_handle(s->registry, tl_http_method(req), tl_http_raw_path(req), q.ptr,
+                                    body, len, &out);
+    tl_http_respond(req, status, "application/vnd.schemaregistry.v1+json", out.ptr ? out.ptr : "",
+                    out.len);
+    tl_buf_deinit(&q);
+    tl_buf_deinit(&out);
+    return TL_HTTP_DONE;
+}
+
 static void metric(tl_buf *b, const char *name, const char *type, const char *help,
                    const char *labels, double v)
 {
@@ -241,6 +271,18 @@ static int add_routes(server *s)
         {"GET", "/api/sites", false, on_sites},
         {"GET", "/", true, on_static},
     };
+    static const char *const reg_methods[] = {"GET", "POST", "PUT", "DELETE"};
+    static const struct {
+        const char *path;
+        bool prefix;
+    } reg_paths[] = {
+        {"/subjects", false}, {"/subjects/", true}, {"/schemas/", true},
+        {"/config", false},   {"/config/", true},   {"/compatibility/", true},
+    };
+    for (size_t p = 0; rc == 0 && p < TL_ARRAY_LEN(reg_paths); p++)
+        for (size_t m = 0; rc == 0 && m < TL_ARRAY_LEN(reg_methods); m++)
+            rc = tl_http_route(s->http, reg_methods[m], reg_paths[p].path, reg_paths[p].prefix,
+                               on_registry, s);
     for (size_t i = 0; rc == 0 && i < TL_ARRAY_LEN(r); i++)
         rc = tl_http_route(s->http, r[i].method, r[i].path, r[i].prefix, r[i].fn, s);
     return rc;
@@ -298,6 +340,20 @@ static int open_all(server *s)
         tl_log(TL_LOG_ERROR, "dead-letter journal: %s", err[0] ? err : tl_strerror(rc));
         return rc;
     }
+    snprintf(path, sizeof path, "%s/schemas", data);
+    if (tl_mkdir_p(path) || (rc = tl_registry_open(path, &s->registry, err, sizeof err))) {
+        tl_log(TL_LOG_ERROR, "schema registry: %s", err[0] ? err : "cannot create its directory");
+        return rc ? rc : TL_EIO;
+    }
+    char saltdir[PATH_MAX];
+    snprintf(saltdir, sizeof saltdir, "%s/salt", data);
+    if (tl_mkdir_p(saltdir))
+        return TL_EIO;
+    tl_enrich_opts eo = {.geoip_db = s->cfg.geoip_db, .salt_dir = saltdir};
+    if ((rc = tl_enrich_open(&eo, &s->enrich, err, sizeof err))) {
+        tl_log(TL_LOG_ERROR, "enrich: %s", err);
+        return rc;
+    }
     if ((rc = tl_tsdb_new(&s->tsdb)))
         return rc;
     snprintf(path, sizeof path, "%s/stream", data);
@@ -311,7 +367,11 @@ static int open_all(server *s)
     tl_query_opts qo = {.tsdb = s->tsdb, .site_known = site_known, .site_arg = &s->cfg};
     if ((rc = tl_query_new(&qo, &s->query)))
         return rc;
-    tl_collect_opts co = {.config = &s->cfg, .events = s->events, .deadletter = s->deadletter};
+    tl_collect_opts co = {.config = &s->cfg,
+                          .events = s->events,
+                          .deadletter = s->deadletter,
+                          .registry = s->registry,
+                          .enrich = s->enrich};
     if ((rc = tl_collect_open(&co, &s->collect))) {
         tl_log(TL_LOG_ERROR, "collect: cannot start: %s", tl_strerror(rc));
         return rc;
@@ -351,6 +411,8 @@ static void close_all(server *s)
     tl_journal_close(s->events);
     tl_journal_close(s->deadletter);
     tl_tsdb_free(s->tsdb);
+    tl_registry_close(s->registry);
+    tl_enrich_close(s->enrich);
 }
 
 int tl_serve_main(int argc, char **argv)

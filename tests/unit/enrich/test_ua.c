@@ -153,7 +153,7 @@ static const ua_case CASES[] = {
      "Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)",
      "Safari", "13.1", "macOS", "10.15", "Desktop", 1},
     {"Mozilla/5.0 (compatible; archive.org_crawler)", "", "", "", "", "Desktop", 1},
-    {"", "", "", "", "", "", 1},
+    {"", "", "", "", "", "", 0}, /* server-side SDKs send no agent: unknown, not a bot */
 };
 
 static void check_case(const ua_case *c, const tl_enrich__ua *r)
