@@ -47,7 +47,8 @@ static void test_file(void **state)
     assert_int_equal(load(&c,
                           "{\"listen\":\"127.0.0.1:9000\",\"sites\":[{\"id\":\"shop.example\","
                           "\"write_keys\":[\"k1\",\"k2\"]},{\"id\":\"blog.example\",\"write_keys\":"
-                          "[\"k3\"],\"strict\":true}],\"enrich\":{\"geoip_db\":\"/tmp/geo.mmdb\"},\"ingest\":{\"max_event_bytes\":1000,"
+                          "[\"k3\"],\"strict\":true}],\"enrich\":{\"geoip_db\":\"/tmp/"
+                          "geo.mmdb\"},\"ingest\":{\"max_event_bytes\":1000,"
                           "\"dedup_horizon_seconds\":60},\"journal\":{\"partitions\":2,\"fsync\":"
                           "\"interval\",\"retention_hours\":2}}",
                           err, sizeof err),

@@ -223,8 +223,8 @@ static void test_event_fields(void **state)
 
     page(&ev, "shop", "");
     ev.flags = TL_EVF_SKEWED;
-    tl_enrich_event(e, &ev, NULL, 5, a); /* a NULL ip is an empty one */
-    assert_int_equal(ev.flags, TL_EVF_SKEWED | TL_EVF_BOT);
+    tl_enrich_event(e, &ev, NULL, 5, a);       /* a NULL ip is an empty one */
+    assert_int_equal(ev.flags, TL_EVF_SKEWED); /* no agent (server-side SDKs): not a bot */
     assert_field(&ev, TL_F_BROWSER, "");
     assert_field(&ev, TL_F_DEVICE, "");
     assert_true(ev.visitor != 0);
