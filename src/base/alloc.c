@@ -1,5 +1,5 @@
 /*
- * Counted allocation and error names.
+ * Counted allocation, error names, and small string helpers.
  *
  * Every heap allocation in tally goes through tl_malloc & co. so that the
  * bytes in use can be read (tl_alloc_used, exported in /metrics) and tests can
@@ -101,6 +101,32 @@ bool tl_str_eq(tl_str a, const char *cstr)
 {
     size_t n = strlen(cstr);
     return a.len == n && (n == 0 || memcmp(a.ptr, cstr, n) == 0);
+}
+
+int tl_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+size_t tl_percent_decode(const char *s, size_t n, bool plus_is_space, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && tl_hexval(s[i + 1]) >= 0 && tl_hexval(s[i + 2]) >= 0) {
+            out[o++] = (char)(tl_hexval(s[i + 1]) * 16 + tl_hexval(s[i + 2]));
+            i += 2;
+        } else {
+            out[o++] = plus_is_space && s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    return o;
 }
 
 const char *tl_strerror(int err)

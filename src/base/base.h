@@ -59,6 +59,13 @@ static inline tl_str tl_str_make(const char *p, size_t n)
 }
 bool tl_str_eq(tl_str a, const char *cstr);
 
+/* The value of a hex digit, or -1. */
+int tl_hexval(char c);
+/* Percent-decodes s[0..n) into out (room for n + 1 bytes; NUL-terminated); '+' becomes a space
+ * when plus_is_space (query strings). A '%' not followed by two hex digits is kept as is.
+ * Returns the decoded length. */
+size_t tl_percent_decode(const char *s, size_t n, bool plus_is_space, char *out);
+
 /* ---- tl_buf: a growable byte buffer; ptr is always NUL-terminated when cap > 0 ---- */
 typedef struct {
     char *ptr;

@@ -903,30 +903,29 @@ static int dl_query_from_http(tl_http_req *req, tl_dl_query *q)
     return 0;
 }
 
-static int on_deadletters(void *arg, tl_http_req *req)
+/* GET /api/v2/deadletters and POST /api/v2/deadletters/replay: the same filters, two verbs. */
+static int dl_endpoint(tl_http_req *req, tl_collect *c,
+                       int (*fn)(tl_collect *, const tl_dl_query *, tl_buf *))
 {
     tl_dl_query q;
     if (dl_query_from_http(req, &q))
         return TL_HTTP_DONE;
     tl_buf out;
     tl_buf_init(&out);
-    int status = tl_collect_deadletters(arg, &q, &out);
+    int status = fn(c, &q, &out);
     tl_http_respond(req, status, "application/json", out.ptr ? out.ptr : "", out.len);
     tl_buf_deinit(&out);
     return TL_HTTP_DONE;
 }
 
+static int on_deadletters(void *arg, tl_http_req *req)
+{
+    return dl_endpoint(req, arg, tl_collect_deadletters);
+}
+
 static int on_replay(void *arg, tl_http_req *req)
 {
-    tl_dl_query q;
-    if (dl_query_from_http(req, &q))
-        return TL_HTTP_DONE;
-    tl_buf out;
-    tl_buf_init(&out);
-    int status = tl_collect_replay(arg, &q, &out);
-    tl_http_respond(req, status, "application/json", out.ptr ? out.ptr : "", out.len);
-    tl_buf_deinit(&out);
-    return TL_HTTP_DONE;
+    return dl_endpoint(req, arg, tl_collect_replay);
 }
 
 /* ---- HTTP ---- */

@@ -133,17 +133,6 @@ static void split_url(tl_str url, tl_str *host, tl_str *path, tl_str *query)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The percent-decoded value of `name` in a query string, copied into the arena. */
 static tl_str query_param(tl_arena *a, tl_str query, const char *name)
 {
@@ -158,18 +147,7 @@ static tl_str query_param(tl_arena *a, tl_str query, const char *name)
             char *out = tl_arena_alloc(a, n + 1);
             if (!out)
                 return (tl_str){NULL, 0};
-            size_t o = 0;
-            for (const char *c = eq + 1; c < pe; c++) {
-                if (*c == '+') {
-                    out[o++] = ' ';
-                } else if (*c == '%' && pe - c > 2 && hexval(c[1]) >= 0 && hexval(c[2]) >= 0) {
-                    out[o++] = (char)(hexval(c[1]) * 16 + hexval(c[2]));
-                    c += 2;
-                } else {
-                    out[o++] = *c;
-                }
-            }
-            out[o] = '\0';
+            size_t o = tl_percent_decode(eq + 1, n, true, out);
             return tl_str_make(out, o);
         }
         p = amp ? amp + 1 : NULL;

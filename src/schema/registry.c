@@ -616,17 +616,6 @@ typedef struct {
     tl_arena *arena;
 } req;
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Splits path at '/' and percent-decodes each segment (so "%2F" stays inside a name). */
 static int split_path(req *q, const char *path)
 {
@@ -643,18 +632,7 @@ static int split_path(req *q, const char *path)
         char *d = tl_arena_alloc(q->arena, n + 1);
         if (!d)
             return TL_ENOMEM;
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            int hi, lo;
-            if (p[i] == '%' && i + 2 < n && (hi = hexval(p[i + 1])) >= 0 &&
-                (lo = hexval(p[i + 2])) >= 0) {
-                d[k++] = (char)(hi * 16 + lo);
-                i += 2;
-            } else {
-                d[k++] = p[i];
-            }
-        }
-        d[k] = '\0';
+        size_t k = tl_percent_decode(p, n, false, d);
         q->part[q->nparts] = d;
         q->plen[q->nparts++] = k;
         p += n;

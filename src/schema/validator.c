@@ -604,17 +604,6 @@ static int walk(cc *c, const tl_json *j, const char *base, const char *path, sc_
 
 /* ---- reference resolution ---- */
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Walks a percent-encoded JSON pointer fragment from root; NULL when it names nothing. */
 static const tl_json *pointer_get(const tl_json *root, const char *frag, size_t n)
 {
@@ -631,8 +620,9 @@ static const tl_json *pointer_get(const tl_json *root, const char *frag, size_t 
         size_t t = 0;
         while (i < n && frag[i] != '/') {
             char ch = frag[i];
-            if (ch == '%' && i + 2 < n && hexval(frag[i + 1]) >= 0 && hexval(frag[i + 2]) >= 0) {
-                ch = (char)(hexval(frag[i + 1]) * 16 + hexval(frag[i + 2]));
+            if (ch == '%' && i + 2 < n && tl_hexval(frag[i + 1]) >= 0 &&
+                tl_hexval(frag[i + 2]) >= 0) {
+                ch = (char)(tl_hexval(frag[i + 1]) * 16 + tl_hexval(frag[i + 2]));
                 i += 2;
             }
             if (t + 1 >= sizeof tok)

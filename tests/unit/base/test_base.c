@@ -155,6 +155,17 @@ static void test_hash(void **state)
     assert_true(tl_hash64("a", 1, 0) != tl_hash64("a", 1, 1));
 }
 
+static void test_percent_decode(void **state)
+{
+    char out[32];
+    assert_int_equal(tl_percent_decode("a%20b+c%2Fd", 11, true, out), 7);
+    assert_string_equal(out, "a b c/d");
+    assert_int_equal(tl_percent_decode("a+b%zz%4", 8, false, out), 8);
+    assert_string_equal(out, "a+b%zz%4");
+    assert_int_equal(tl_hexval('f'), 15);
+    assert_int_equal(tl_hexval('G'), -1);
+}
+
 static void test_files(void **state)
 {
     char dir[] = "/tmp/tally-base-XXXXXX";
