@@ -192,10 +192,15 @@ static void test_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf),        cmocka_unit_test(test_varint),
-        cmocka_unit_test(test_arena),      cmocka_unit_test(test_alloc_failure),
-        cmocka_unit_test(test_time_parse), cmocka_unit_test(test_time_format),
-        cmocka_unit_test(test_hash),       cmocka_unit_test(test_files),
+        cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_varint),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_percent_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
