@@ -47,6 +47,12 @@
 #include "base/base.h"
 #include "json/json.h"
 
+/* A browser's user agent: the server leaves crawlers (and may leave clients without a user
+ * agent) out of the visitor count. */
+#define PROBE_UA                                                                                   \
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "     \
+    "Safari/537.36"
+
 typedef struct {
     char *p;
     size_t len, cap;
@@ -221,7 +227,8 @@ int main(int argc, char **argv)
         snprintf(body, sizeof(body),
                  "{\"type\":\"track\",\"event\":\"Freshness Probe\",\"messageId\":\"fp-%llx-%ld\","
                  "\"anonymousId\":\"fp-%llx-%ld\",\"properties\":{\"probe\":%ld},"
-                 "\"context\":{\"library\":{\"name\":\"tally-bench\"}},\"timestamp\":\"%s\"}",
+                 "\"context\":{\"library\":{\"name\":\"tally-bench\"},\"ip\":\"203.0.113.9\","
+                 "\"userAgent\":\"" PROBE_UA "\"},\"timestamp\":\"%s\"}",
                  run, i, run, i, i, ts);
         curl_easy_setopt(post, CURLOPT_POSTFIELDS, body);
         pb.len = 0;

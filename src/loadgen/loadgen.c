@@ -341,8 +341,8 @@ static int loop(run_ctx *r)
                 finished++;
             }
         }
-        if (finished > 0 && o->rate <= 0)
-            continue; /* closed loop: refill at once */
+        if (finished > 0)
+            continue; /* refill at once (or learn from the bucket how long to wait) */
         int timeout_ms = (int)((wait_ns + 999999) / 1000000);
         if (timeout_ms < 1)
             timeout_ms = 1;
