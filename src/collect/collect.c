@@ -517,10 +517,17 @@ static int check_schema(request *r, const tl_seg_ctx *cx, const tl_json *ev, con
         snprintf(se[0].message, sizeof se[0].message, "does not match the schema");
     }
     for (size_t i = 0; i < n; i++) {
-        char ptr[300];
+        char ptr[300], msg[520];
         snprintf(ptr, sizeof ptr, "/%s%.256s", member, se[i].pointer);
+        /* the validator's message starts with its pointer, relative to the properties;
+         * say it from the event's root, as the pointer field does */
+        const char *rest = strstr(se[i].message, ": ");
+        if (rest)
+            snprintf(msg, sizeof msg, "%s%.200s", ptr, rest);
+        else
+            snprintf(msg, sizeof msg, "%s: %.200s", ptr, se[i].message);
         set_error(&errs[i], TL_DL_SCHEMA_VIOLATION, ptr, se[i].keyword, se[i].expected, se[i].found,
-                  se[i].message);
+                  msg);
     }
     d->reason = TL_DL_SCHEMA_VIOLATION;
     d->n_errors = n;

@@ -57,6 +57,7 @@ test('schema violations are rejected per event with the JSON pointer, and dead-l
   const rej = Object.fromEntries(r.json.rejected.map((e) => [e.index, e]));
   assert.equal(rej[1].reason, 'schema_violation');
   assert.equal(rej[1].pointer, '/properties/revenue');
+  assert.match(rej[1].message, /^\/properties\/revenue: expected number/);
   assert.equal(rej[2].reason, 'schema_violation');
 
   const dl = await (await fetch(`${srv.url}/api/v2/deadletters?site_id=shop.example&type=schema_violation`)).json();
