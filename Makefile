@@ -14,12 +14,12 @@ PORT    ?= 8080
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -D_GNU_SOURCE $(WARN) -pthread -Isrc -I$(BUILD)/gen
+override CFLAGS += -std=c17 -D_GNU_SOURCE $(WARN) -pthread -Isrc -I$(BUILD)/gen
 ifneq ($(CI),)
-CFLAGS  += -Werror
+override CFLAGS += -Werror
 endif
 ifneq ($(SAN),)
-CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all -O1
+override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all -O1
 LDFLAGS += -fsanitize=$(SAN)
 endif
 LDLIBS  := -lmicrohttpd -lxxhash -lcurl -lpcre2-8 -lmaxminddb -lm -pthread
