@@ -17,6 +17,13 @@
  *
  * Slot values: 0 empty, 1 tombstone (a removed key); real keys 0 and 1 are
  * mapped to 2 and 3.
+ *
+ * Shards: the set is split into 64 shards by the key's top bits, each with its
+ * own mutex, generations and growth. Two server threads rarely meet on one
+ * lock, and growing a table (a rehash of every key in it) stalls only the
+ * 1/64th of the requests whose keys land in that shard, for 1/64th of the time
+ * one big table would: at millions of keys a single rehash took tens of
+ * milliseconds of everyone's latency.
  */
 #include "collect/dedup.h"
 
@@ -33,13 +40,20 @@ typedef struct {
     size_t keys;
 } table;
 
-struct tl_dedup {
+#define SHARDS 64
+
+typedef struct {
     pthread_mutex_t mu;
     table cur, prev;
     int64_t cur_start;
-    int64_t horizon_ms;
-    size_t max_entries;
     uint64_t early_rotations;
+} shard;
+
+struct tl_dedup {
+    shard shards[SHARDS];
+    int64_t horizon_ms;
+    size_t max_entries; /* per shard */
+    size_t max_total;
 };
 
 static int table_init(table *t, size_t cap)
@@ -99,14 +113,19 @@ int tl_dedup_new(int64_t horizon_ms, size_t max_entries, tl_dedup **out)
     tl_dedup *d = tl_calloc(1, sizeof *d);
     if (!d)
         return TL_ENOMEM;
-    pthread_mutex_init(&d->mu, NULL);
     d->horizon_ms = horizon_ms;
-    d->max_entries = max_entries < 2 ? 2 : max_entries;
-    if (table_init(&d->cur, 1 << 14) || table_init(&d->prev, 16)) {
-        tl_dedup_free(d);
-        return TL_ENOMEM;
+    d->max_total = max_entries < 2 * SHARDS ? 2 * SHARDS : max_entries;
+    d->max_entries = d->max_total / SHARDS;
+    int64_t now = tl_now_ms();
+    for (int i = 0; i < SHARDS; i++) {
+        shard *sh = &d->shards[i];
+        pthread_mutex_init(&sh->mu, NULL);
+        sh->cur_start = now;
+        if (table_init(&sh->cur, 1 << 10) || table_init(&sh->prev, 16)) {
+            tl_dedup_free(d);
+            return TL_ENOMEM;
+        }
     }
-    d->cur_start = tl_now_ms();
     *out = d;
     return 0;
 }
@@ -115,55 +134,63 @@ void tl_dedup_free(tl_dedup *d)
 {
     if (!d)
         return;
-    tl_free(d->cur.slots);
-    tl_free(d->prev.slots);
-    pthread_mutex_destroy(&d->mu);
+    for (int i = 0; i < SHARDS; i++) {
+        tl_free(d->shards[i].cur.slots);
+        tl_free(d->shards[i].prev.slots);
+        pthread_mutex_destroy(&d->shards[i].mu);
+    }
     tl_free(d);
 }
 
-static void rotate(tl_dedup *d, int64_t now)
+static void rotate(shard *sh, int64_t now)
 {
-    tl_free(d->prev.slots);
-    d->prev = d->cur;
-    size_t cap = 1 << 14;
-    if (table_init(&d->cur, cap)) {
+    tl_free(sh->prev.slots);
+    sh->prev = sh->cur;
+    if (table_init(&sh->cur, 1 << 10)) {
         /* keep working with the old table rather than lose dedup entirely */
-        d->cur = d->prev;
-        table_init(&d->prev, 16);
+        sh->cur = sh->prev;
+        table_init(&sh->prev, 16);
         return;
     }
-    d->cur_start = now;
+    sh->cur_start = now;
+}
+
+static shard *shard_of(tl_dedup *d, uint64_t key)
+{
+    return &d->shards[key >> 58]; /* the top 6 bits: the table index uses the low ones */
 }
 
 bool tl_dedup_insert(tl_dedup *d, uint64_t key, int64_t now)
 {
     key = norm(key);
-    pthread_mutex_lock(&d->mu);
-    if (now - d->cur_start >= d->horizon_ms)
-        rotate(d, now);
+    shard *sh = shard_of(d, key);
+    pthread_mutex_lock(&sh->mu);
+    if (now - sh->cur_start >= d->horizon_ms)
+        rotate(sh, now);
     bool found;
-    find(&d->prev, key, &found);
+    find(&sh->prev, key, &found);
     if (!found) {
-        size_t i = find(&d->cur, key, &found);
+        size_t i = find(&sh->cur, key, &found);
         if (!found) {
-            if (d->cur.keys >= d->max_entries / 2) {
-                d->early_rotations++;
-                tl_log(TL_LOG_WARN,
-                       "dedup set reached %zu entries (dedup_max_entries %zu): rotating early, "
-                       "the dedup horizon is shorter than configured",
-                       d->cur.keys + d->prev.keys, d->max_entries);
-                rotate(d, now);
-                i = find(&d->cur, key, &found);
+            if (sh->cur.keys >= d->max_entries / 2) {
+                sh->early_rotations++;
+                static int64_t last;
+                tl_log_limited(&last, 60000, TL_LOG_WARN,
+                               "dedup set full (dedup_max_entries %zu): rotating early, the "
+                               "dedup horizon is shorter than configured",
+                               d->max_total);
+                rotate(sh, now);
+                i = find(&sh->cur, key, &found);
             }
-            if (d->cur.slots[i] == EMPTY)
-                d->cur.used++;
-            d->cur.slots[i] = key;
-            d->cur.keys++;
-            if (d->cur.used * 2 > d->cur.cap)
-                grow(&d->cur); /* on failure the table is just fuller; probing still ends */
+            if (sh->cur.slots[i] == EMPTY)
+                sh->cur.used++;
+            sh->cur.slots[i] = key;
+            sh->cur.keys++;
+            if (sh->cur.used * 2 > sh->cur.cap)
+                grow(&sh->cur); /* on failure the table is just fuller; probing still ends */
         }
     }
-    pthread_mutex_unlock(&d->mu);
+    pthread_mutex_unlock(&sh->mu);
     return !found;
 }
 
@@ -180,24 +207,31 @@ static void remove_from(table *t, uint64_t key)
 void tl_dedup_remove(tl_dedup *d, uint64_t key)
 {
     key = norm(key);
-    pthread_mutex_lock(&d->mu);
-    remove_from(&d->cur, key);
-    remove_from(&d->prev, key);
-    pthread_mutex_unlock(&d->mu);
+    shard *sh = shard_of(d, key);
+    pthread_mutex_lock(&sh->mu);
+    remove_from(&sh->cur, key);
+    remove_from(&sh->prev, key);
+    pthread_mutex_unlock(&sh->mu);
 }
 
 size_t tl_dedup_size(tl_dedup *d)
 {
-    pthread_mutex_lock(&d->mu);
-    size_t n = d->cur.keys + d->prev.keys;
-    pthread_mutex_unlock(&d->mu);
+    size_t n = 0;
+    for (int i = 0; i < SHARDS; i++) {
+        pthread_mutex_lock(&d->shards[i].mu);
+        n += d->shards[i].cur.keys + d->shards[i].prev.keys;
+        pthread_mutex_unlock(&d->shards[i].mu);
+    }
     return n;
 }
 
 uint64_t tl_dedup_early_rotations(tl_dedup *d)
 {
-    pthread_mutex_lock(&d->mu);
-    uint64_t n = d->early_rotations;
-    pthread_mutex_unlock(&d->mu);
+    uint64_t n = 0;
+    for (int i = 0; i < SHARDS; i++) {
+        pthread_mutex_lock(&d->shards[i].mu);
+        n += d->shards[i].early_rotations;
+        pthread_mutex_unlock(&d->shards[i].mu);
+    }
     return n;
 }
