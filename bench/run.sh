@@ -110,31 +110,49 @@ NCPU=$(nproc)
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "bench: $NCPU CPUs ($CPU_MODEL), kernel $(uname -r); wrk -t$THREADS -c$CONNS -d${DUR}s"
 
-# ---- the server ----
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-"$TALLY" serve --listen "127.0.0.1:$PORT" --data "$TMP/data" >"$OUT/server.log" 2>&1 &
-SERVER=$!
-PIDS+=("$SERVER")
-wait_http "$BASE/healthz" 30 "$SERVER" || die "tally serve did not answer /healthz (see $OUT/server.log)"
-echo "bench: tally serve on $BASE (pid $SERVER)"
+# ---- the server: a fresh one (empty data directory) for each step ----
+# Each step starts from an empty server after `sync`, so a step does not pay for the
+# previous one's writeback (step a leaves gigabytes of dirty pages and a large stream state)
+# and does not dedup against it.
+SERVER=
+STEP=0
+start_server() {
+    if [ -n "$SERVER" ]; then
+        kill -TERM "$SERVER" 2>/dev/null || true
+        wait "$SERVER" 2>/dev/null || true
+        rm -rf "$TMP/data"
+    fi
+    sync
+    STEP=$((STEP + 1))
+    PORT=$(free_port)
+    BASE=http://127.0.0.1:$PORT
+    "$TALLY" serve --listen "127.0.0.1:$PORT" --data "$TMP/data" >"$OUT/server$STEP.log" 2>&1 &
+    SERVER=$!
+    PIDS+=("$SERVER")
+    wait_http "$BASE/healthz" 30 "$SERVER" || die "tally serve did not answer /healthz (see $OUT/server$STEP.log)"
+    echo "bench: tally serve on $BASE (pid $SERVER, fresh data directory)"
+    register_schemas
+}
 
 export BENCH_AUTH="Basic $(printf 'bench.example:' | base64)"
 
 # The registry is in the loop: the bench events' subjects have schemas (bench/schemas.json),
 # so every event is validated against a compiled JSON Schema and then enriched.
-node -e '
-  const s = require(process.argv[1]);
-  for (const [subject, schema] of Object.entries(s))
-    console.log(JSON.stringify({ subject, body: { schemaType: "JSON", schema: JSON.stringify(schema) } }));
-' "$ROOT/bench/schemas.json" | while read -r line; do
-    subject=$(node -e 'console.log(encodeURIComponent(JSON.parse(process.argv[1]).subject))' "$line")
-    body=$(node -e 'console.log(JSON.stringify(JSON.parse(process.argv[1]).body))' "$line")
-    code=$(curl -sS -o "$OUT/register.json" -w '%{http_code}' -H 'Content-Type: application/json' \
-        --data "$body" "$BASE/subjects/$subject/versions") || true
-    [ "$code" = 200 ] || die "registering the schema for $subject answered $code: $(cat "$OUT/register.json")"
-done
-echo "bench: schemas registered for the bench events ($(tr -d '\n' <"$ROOT/bench/schemas.json" | grep -o '"[A-Z][a-z]* [A-Z][a-z]*": {' | wc -l) subjects)"
+register_schemas() {
+    while read -r line; do
+        subject=$(node -e 'console.log(encodeURIComponent(JSON.parse(process.argv[1]).subject))' "$line")
+        body=$(node -e 'console.log(JSON.stringify(JSON.parse(process.argv[1]).body))' "$line")
+        code=$(curl -sS -o "$OUT/register.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+            --data "$body" "$BASE/subjects/$subject/versions") || true
+        [ "$code" = 200 ] || die "registering the schema for $subject answered $code: $(cat "$OUT/register.json")"
+    done < <(node -e '
+      const s = require(process.argv[1]);
+      for (const [subject, schema] of Object.entries(s))
+        console.log(JSON.stringify({ subject, body: { schemaType: "JSON", schema: JSON.stringify(schema) } }));
+    ' "$ROOT/bench/schemas.json")
+}
+
+start_server
 
 # ---- a. /v1/batch ----
 probe=$(curl -sS -o /dev/null -w '%{http_code}' -u bench.example: -H 'Content-Type: application/json' \
@@ -173,6 +191,7 @@ fi
     "$((W_connect + W_read + W_write + W_timeout)) socket errors (see $OUT/wrk_batch.txt)"
 
 # ---- b. /v1/track: tally, then nginx ----
+start_server
 c0=$(cpu_s "$SERVER")
 run_wrk "$ROOT/bench/track.lua" "$BASE/v1/track" "$OUT/wrk_track_tally.txt"
 c1=$(cpu_s "$SERVER")
@@ -216,6 +235,7 @@ echo "bench: /v1/track on nginx: $NGINX_RPS requests/s, p99 $NGINX_P99, wrk CPU 
     "tally/nginx = $RATIO"
 
 # ---- c. freshness under background load ----
+start_server
 "$TALLY" loadgen --url "$BASE" --rate "$BG_RATE" --batch 10 --connections 4 --duration 3600 \
     >"$OUT/loadgen.txt" 2>&1 &
 LOADGEN=$!

@@ -25,6 +25,7 @@ void tl_config_init(tl_config *c)
     c->dedup_horizon_ms = 24LL * 3600 * 1000;
     c->dedup_max_entries = 20000000;
     tl_journal_opts_default(&c->journal);
+    c->journal.partitions = 0; /* as the data directory has it; 1 for a new one */
 }
 
 void tl_config_deinit(tl_config *c)
@@ -204,7 +205,7 @@ int tl_config_load(tl_config *c, const char *path, char *err, size_t errlen)
         {"dedup_max_entries", K_SIZE, &c->dedup_max_entries, 1000, 1e9, 1},
     };
     const cfg_key journal[] = {
-        {"partitions", K_U32, &c->journal.partitions, 1, 256, 1},
+        {"partitions", K_U32, &c->journal.partitions, 0, 256, 1},
         {"fsync", K_STRING, &fsync, 0, 0, 1},
         {"commit_interval_ms", K_U32, &c->journal.commit_interval_ms, 1, 1000, 1},
         {"segment_bytes", K_SIZE, &c->journal.segment_bytes, 1 << 16, 1e12, 1},

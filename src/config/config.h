@@ -13,7 +13,7 @@
  *     "ingest": { "max_body_bytes": 512000, "max_event_bytes": 32768, "max_depth": 32,
  *                 "max_string_len": 16384, "max_members": 1000,
  *                 "dedup_horizon_seconds": 86400, "dedup_max_entries": 20000000 },
- *     "journal": { "partitions": 4, "fsync": "always", "commit_interval_ms": 5,
+ *     "journal": { "partitions": 1, "fsync": "always", "commit_interval_ms": 5,
  *                  "segment_bytes": 67108864, "retention_hours": 168, "retention_bytes": 0 },
  *     "http": { "threads": 2 }
  *   }
@@ -21,6 +21,10 @@
  * With no "sites" (or no file at all) tally is open: any write key is accepted
  * and names its own site. With sites, only their write keys are accepted.
  * Unknown keys are an error naming the key, so typos do not go unnoticed.
+ * journal.partitions is fixed when a data directory is created (absent: 1 for a new one,
+ * whatever an existing one has). One partition is fastest on one machine: a group commit
+ * then costs one fdatasync, and the stream reads partitions on one thread anyway; more
+ * are for consumers that scale out.
  * A config is immutable once loaded and may be read from any thread.
  */
 #ifndef TL_CONFIG_H

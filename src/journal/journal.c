@@ -105,7 +105,7 @@
 void tl_journal_opts_default(tl_journal_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->partitions = 4;
+    o->partitions = 1;
     o->fsync = TL_FSYNC_ALWAYS;
     o->commit_interval_ms = 5;
     o->segment_bytes = 64ull * 1024 * 1024;
@@ -837,7 +837,7 @@ int tl_journal_open(const tl_journal_opts *opts, tl_journal **out, char *errmsg,
     if (rc)
         goto fail;
     if (np == 0) {
-        j->np = opts->partitions ? opts->partitions : 4;
+        j->np = opts->partitions ? opts->partitions : 1;
         rc = write_meta(j);
         if (rc) {
             set_err(errmsg, errlen, "cannot write %s/meta", j->dir);

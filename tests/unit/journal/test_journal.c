@@ -175,7 +175,7 @@ static void test_policy_names(void **state)
     assert_string_equal(tl_fsync_policy_name(TL_FSYNC_ALWAYS), "always");
     tl_journal_opts o;
     tl_journal_opts_default(&o);
-    assert_int_equal(o.partitions, 4);
+    assert_int_equal(o.partitions, 1);
     assert_int_equal(o.fsync, TL_FSYNC_ALWAYS);
     assert_int_equal(o.commit_interval_ms, 5);
     assert_int_equal(o.max_record_bytes, 1024 * 1024);
