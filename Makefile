@@ -90,6 +90,7 @@ test: $(DEPS_STAMP) all
 	bash scripts/test.sh $(BUILD) build/san
 
 bench: $(DEPS_STAMP) all
+	bash bench/micro.sh $(BUILD)
 	bash bench/run.sh $(BUILD)
 
 lint:
