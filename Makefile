@@ -35,10 +35,13 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 BENCH_SRC := $(shell find bench -name '*.c' | sort)
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 
+# programs the tests run (tests/tools/<name>.c with a main; helpers are #included)
+TOOL_BIN := $(BUILD)/tests/tools/make_test_mmdb
+
 DEPS_STAMP := build/.deps-ok
 
 .PHONY: all run test unit bench lint format clean deps web
-all: $(BIN) $(UNIT_BIN) $(BENCH_BIN)
+all: $(BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN)
 
 # deps.sh is idempotent and quick when everything is there; the stamp keeps
 # repeated `make` calls from even asking.
@@ -61,6 +64,10 @@ $(BIN): $(BUILD)/src/main.o $(LIB)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(@D)

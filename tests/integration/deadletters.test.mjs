@@ -13,11 +13,15 @@ let srv, dir, cfg;
 
 before(async () => {
   dir = tempDir();
-  cfg = path.join(tempDir(), 'tally.json');
+  const etc = tempDir();
+  cfg = path.join(etc, 'tally.json');
+  // a MaxMind DB the test suite writes itself: 203.0.113.0/24 is Berlin, DE
+  const mmdb = path.join(etc, 'test.mmdb');
+  execFileSync(path.join(path.dirname(BIN), 'tests/tools/make_test_mmdb'), [mmdb]);
   writeFileSync(cfg, JSON.stringify({ sites: [
     { id: 'shop.example', write_keys: ['wk_shop'] },
     { id: 'strict.example', write_keys: ['wk_strict'], strict: true },
-  ] }));
+  ], enrich: { geoip_db: mmdb } }));
   srv = await startServer({ dataDir: dir, args: ['--config', cfg] });
 });
 after(async () => {
@@ -154,6 +158,9 @@ test('journal records carry the enrichment; no raw IP is written anywhere', asyn
   assert.equal(ev.device, 'Mobile');
   assert.equal(ev.source, 'Google');
   assert.equal(ev.channel, 'Organic Search');
+  assert.equal(ev.country, 'DE', 'geo-IP from context.ip through the configured database');
+  assert.equal(ev.region, 'DE-BE');
+  assert.equal(ev.city, 'Berlin');
   const page = lines.find((l) => l.anonymous_id === 'reader');
   assert.equal(page.utm_campaign, 'winter');
   assert.equal(page.channel, 'Email');
