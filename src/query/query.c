@@ -794,6 +794,13 @@ int tl_query_realtime(tl_query *q, const char *site, size_t len, int64_t now_ms,
     return 200;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    const tl_str *x = a, *y = b;
+    int c = memcmp(x->ptr, y->ptr, TL_MIN(x->len, y->len));
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 int tl_query_sites(tl_query *q, tl_buf *out)
 {
     tl_arena *a = tl_arena_new(4096);
@@ -802,11 +809,24 @@ int tl_query_sites(tl_query *q, tl_buf *out)
     tl_str *v;
     size_t n;
     int rc = tl_tsdb_sites(q->o.tsdb, a, &v, &n);
+    /* the configured sites too: a site with no data yet still belongs in the picker */
+    tl_str *all = rc ? NULL : tl_arena_alloc(a, (n + q->o.n_sites + 1) * sizeof *all);
+    size_t m = 0;
+    if (!rc && !all)
+        rc = TL_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++)
+        all[m++] = v[i];
+    for (size_t i = 0; !rc && i < q->o.n_sites; i++)
+        all[m++] = tl_str_make(q->o.sites[i], strlen(q->o.sites[i]));
+    if (!rc && m)
+        qsort(all, m, sizeof *all, cmp_str);
     size_t mark = out->len;
     rc = rc ? rc : tl_buf_puts(out, "{\"sites\":[");
-    for (size_t i = 0; i < n && !rc; i++) {
-        rc = i ? tl_buf_putc(out, ',') : 0;
-        rc = rc ? rc : put_str(out, v[i].ptr, v[i].len);
+    for (size_t i = 0, k = 0; i < m && !rc; i++) {
+        if (i && cmp_str(&all[i], &all[i - 1]) == 0)
+            continue;
+        rc = k++ ? tl_buf_putc(out, ',') : 0;
+        rc = rc ? rc : put_str(out, all[i].ptr, all[i].len);
     }
     rc = rc ? rc : tl_buf_puts(out, "]}");
     tl_arena_free(a);

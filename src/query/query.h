@@ -33,6 +33,8 @@ typedef struct {
     tl_tsdb *tsdb;
     tl_query_site_fn site_known; /* may be NULL: then only sites with data are known */
     void *site_arg;
+    const char *const *sites; /* configured sites, listed by /api/sites even without data */
+    size_t n_sites;
 } tl_query_opts;
 
 /* Most rows one answer may hold (pagination.limit and time buckets in the range). */
@@ -55,7 +57,8 @@ int tl_query_stats(tl_query *q, const char *body, size_t len, int64_t now_ms, tl
  * overlapping [now - 300 s, now] (minute granularity: up to 6 minutes are merged). */
 int tl_query_realtime(tl_query *q, const char *site, size_t len, int64_t now_ms, tl_buf *out);
 
-/* GET /api/sites: appends {"sites":["a","b"]} (sites with data, sorted) and returns 200. */
+/* GET /api/sites: appends {"sites":["a","b"]} (configured sites and sites with data, sorted,
+ * each once) and returns 200. */
 int tl_query_sites(tl_query *q, tl_buf *out);
 
 #endif

@@ -44,6 +44,7 @@ typedef struct {
     tl_journal *events, *deadletter;
     tl_registry *registry;
     tl_enrich *enrich;
+    const char **site_ids; /* the configured sites' ids, for /api/sites */
     tl_tsdb *tsdb;
     tl_stream *stream;
     tl_query *query;
@@ -364,7 +365,16 @@ static int open_all(server *s)
         tl_log(TL_LOG_ERROR, "stream: cannot start: %s", tl_strerror(rc));
         return rc;
     }
-    tl_query_opts qo = {.tsdb = s->tsdb, .site_known = site_known, .site_arg = &s->cfg};
+    s->site_ids = tl_calloc(s->cfg.n_sites + 1, sizeof *s->site_ids);
+    if (!s->site_ids)
+        return TL_ENOMEM;
+    for (size_t i = 0; i < s->cfg.n_sites; i++)
+        s->site_ids[i] = s->cfg.sites[i].id;
+    tl_query_opts qo = {.tsdb = s->tsdb,
+                        .site_known = site_known,
+                        .site_arg = &s->cfg,
+                        .sites = s->site_ids,
+                        .n_sites = s->cfg.n_sites};
     if ((rc = tl_query_new(&qo, &s->query)))
         return rc;
     tl_collect_opts co = {.config = &s->cfg,
@@ -413,6 +423,7 @@ static void close_all(server *s)
     tl_tsdb_free(s->tsdb);
     tl_registry_close(s->registry);
     tl_enrich_close(s->enrich);
+    tl_free(s->site_ids);
 }
 
 int tl_serve_main(int argc, char **argv)

@@ -206,7 +206,8 @@ test('time dimensions: minute and hour buckets, presets', async () => {
 test('configured sites: only their write keys are accepted', async () => {
   const dir = tempDir();
   const cfg = path.join(dir, 'tally.json');
-  writeFileSync(cfg, JSON.stringify({ sites: [{ id: 'shop.example', write_keys: ['wk_live'] }] }));
+  writeFileSync(cfg, JSON.stringify({ sites: [{ id: 'shop.example', write_keys: ['wk_live'] },
+    { id: 'quiet.example', write_keys: ['wk_quiet'] }] }));
   const s2 = await startServer({ args: ['--config', cfg] });
   try {
     let r = await post(`${s2.url}/v1/track`, track('a'), { key: 'wk_live' });
@@ -220,7 +221,9 @@ test('configured sites: only their write keys are accepted', async () => {
     });
     assert.ok(q, 'the event is counted under the configured site id');
     const sites = await (await fetch(`${s2.url}/api/sites`)).json();
-    assert.ok(sites.sites.includes('shop.example'));
+    assert.deepEqual(sites.sites, ['quiet.example', 'shop.example'], 'configured sites are listed, with data or not');
+    const quiet = await query(s2.url, { site_id: 'quiet.example', metrics: ['events'], date_range: 'day' });
+    assert.equal(quiet.status, 200, 'a configured site without data answers, with zeros');
   } finally {
     assert.equal((await s2.stop()).code, 0);
   }
