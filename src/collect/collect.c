@@ -610,19 +610,25 @@ static void one_event(request *r, const tl_seg_ctx *cx, const tl_json *ev, int t
     r->accepted++;
 }
 
+/* The journal records for n payloads laid back to back in buf (in the request's arena). */
+static tl_journal_rec *records_of(request *r, const tl_buf *buf, const uint32_t *lens,
+                                  const uint32_t *parts, size_t n)
+{
+    tl_journal_rec *recs = tl_arena_alloc(r->arena, n * sizeof *recs);
+    size_t off = 0;
+    for (size_t i = 0; recs && i < n; i++) {
+        recs[i] = (tl_journal_rec){parts[i], buf->ptr + off, lens[i]};
+        off += lens[i];
+    }
+    return recs;
+}
+
 /* Appends n records laid back to back in buf; 0 when queued (on_durable will fire). */
 static int append_all(request *r, tl_journal *j, const tl_buf *buf, const uint32_t *lens,
                       const uint32_t *parts, size_t n)
 {
-    tl_journal_rec *recs = tl_arena_alloc(r->arena, n * sizeof *recs);
-    if (!recs)
-        return TL_ENOMEM;
-    size_t off = 0;
-    for (size_t i = 0; i < n; i++) {
-        recs[i] = (tl_journal_rec){parts[i], buf->ptr + off, lens[i]};
-        off += lens[i];
-    }
-    return tl_journal_append(j, recs, n, on_durable, r, NULL);
+    tl_journal_rec *recs = records_of(r, buf, lens, parts, n);
+    return recs ? tl_journal_append(j, recs, n, on_durable, r, NULL) : TL_ENOMEM;
 }
 
 void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_done_fn done,
@@ -808,15 +814,8 @@ static bool add_candidate(void *arg, const tl_dl_entry *e)
 static int append_sync_all(request *r, tl_journal *j, const tl_buf *buf, const uint32_t *lens,
                            const uint32_t *parts, size_t n)
 {
-    tl_journal_rec *recs = tl_arena_alloc(r->arena, n * sizeof *recs);
-    if (!recs)
-        return TL_ENOMEM;
-    size_t off = 0;
-    for (size_t i = 0; i < n; i++) {
-        recs[i] = (tl_journal_rec){parts[i], buf->ptr + off, lens[i]};
-        off += lens[i];
-    }
-    return tl_journal_append_sync(j, recs, n, NULL);
+    tl_journal_rec *recs = records_of(r, buf, lens, parts, n);
+    return recs ? tl_journal_append_sync(j, recs, n, NULL) : TL_ENOMEM;
 }
 
 int tl_collect_replay(tl_collect *c, const tl_dl_query *q, tl_buf *out)
