@@ -91,7 +91,7 @@ struct tl_tsdb {
     pthread_rwlock_t lock;
     tl_tsdb_opts o;
     state st;
-    uint64_t counted, dropped, ignored; /* written under the write lock */
+    uint64_t counted, dropped, ignored, bots; /* written under the write lock */
 };
 
 static int64_t floordiv(int64_t a, int64_t b)
@@ -336,9 +336,13 @@ void tl_tsdb_clear(tl_tsdb *t)
 
 int tl_tsdb_add(tl_tsdb *t, const tl_event *ev)
 {
-    if (ev->type != TL_EV_TRACK && ev->type != TL_EV_PAGE && ev->type != TL_EV_SCREEN) {
+    bool bot = (ev->flags & TL_EVF_BOT) != 0;
+    if (bot || (ev->type != TL_EV_TRACK && ev->type != TL_EV_PAGE && ev->type != TL_EV_SCREEN)) {
         pthread_rwlock_wrlock(&t->lock);
-        t->ignored++;
+        if (bot)
+            t->bots++;
+        else
+            t->ignored++;
         pthread_rwlock_unlock(&t->lock);
         return 1;
     }
@@ -360,7 +364,6 @@ int tl_tsdb_add(tl_tsdb *t, const tl_event *ev)
         }
     }
     bool pv = ev->type != TL_EV_TRACK;
-    bool human = (ev->flags & TL_EVF_BOT) == 0;
     bool any = false;
     for (int i = 0; i < S__COUNT; i++) {
         bucket *b;
@@ -369,7 +372,7 @@ int tl_tsdb_add(tl_tsdb *t, const tl_event *ev)
             goto out;
         if (!b)
             continue;
-        if (human && (rc = tl_tsdb_hll_add(&b->hll, ev->visitor)) != 0)
+        if ((rc = tl_tsdb_hll_add(&b->hll, ev->visitor)) != 0)
             goto out;
         b->events++;
         b->pageviews += pv;
@@ -603,6 +606,7 @@ void tl_tsdb_get_stats(tl_tsdb *t, tl_tsdb_stats *o)
     o->counted = t->counted;
     o->dropped = t->dropped;
     o->ignored = t->ignored;
+    o->bots = t->bots;
     o->bytes = (uint64_t)t->st.tab_cap * sizeof(site *) + (uint64_t)t->st.cap * sizeof(site *);
     for (uint32_t i = 0; i < t->st.n; i++) {
         const site *st = t->st.v[i];

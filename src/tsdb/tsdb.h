@@ -12,7 +12,9 @@
  * Semantics (event time, ev.ts_ms, decides the bucket):
  *   pageviews = page + screen events
  *   events    = track + page + screen events (identify/group/alias count nowhere)
- *   visitors  = distinct ev.visitor over track/page/screen events not flagged TL_EVF_BOT
+ *   visitors  = distinct ev.visitor over those events
+ * Events flagged TL_EVF_BOT (crawlers, scripts) count nowhere, as in Plausible: a crawler's
+ * pageviews are not traffic. They stay in the journal, flagged, for whoever wants them.
  *
  * How it is used: the stream thread is the only writer (tl_tsdb_add); query
  * threads read (tl_tsdb_query, tl_tsdb_realtime, tl_tsdb_sites). One
@@ -142,6 +144,7 @@ typedef struct {
     uint64_t counted; /* events counted */
     uint64_t dropped; /* events not counted (no site, too old, in the future) */
     uint64_t ignored; /* identify/group/alias events (counted nowhere by design) */
+    uint64_t bots;    /* events flagged TL_EVF_BOT (counted nowhere by design) */
 } tl_tsdb_stats;
 void tl_tsdb_get_stats(tl_tsdb *t, tl_tsdb_stats *out);
 

@@ -52,7 +52,16 @@ static int setup(void **state)
     add(f->t, "shop", TL_EV_TRACK, T0 + 12 * HR + 31 * MIN, 1, 0);
     add(f->t, "shop", TL_EV_PAGE, T0 + 11 * HR + 5 * MIN, 3, 0);
     add(f->t, "shop", TL_EV_PAGE, T0 - 14 * HR, 4, 0); /* 2024-04-30 10:00 */
-    add(f->t, "shop", TL_EV_PAGE, T0 + 12 * HR + 33 * MIN, 9, TL_EVF_BOT);
+    add(f->t, "shop", TL_EV_PAGE, T0 + 12 * HR + 33 * MIN, 1, 0);
+    /* a crawler's pageview counts nowhere: not in pageviews, events or visitors */
+    tl_event bot;
+    memset(&bot, 0, sizeof bot);
+    bot.type = TL_EV_PAGE;
+    bot.flags = TL_EVF_BOT;
+    bot.ts_ms = bot.received_ms = T0 + 12 * HR + 33 * MIN;
+    bot.visitor = 9;
+    bot.f[TL_F_SITE] = TL_STR("shop");
+    assert_int_equal(tl_tsdb_add(f->t, &bot), 1);
     add(f->t, "blog", TL_EV_SCREEN, T0 + HR, 5, 0);
     tl_query_opts o = {.tsdb = f->t, .site_known = configured};
     assert_int_equal(tl_query_new(&o, &f->q), 0);
@@ -132,7 +141,7 @@ static void test_minutes_with_labels(void **state)
     assert_non_null(strstr(b, "{\"results\":["
                               "{\"dimensions\":[\"2024-05-01 12:30:00\"],\"metrics\":[2,2,2]},"
                               "{\"dimensions\":[\"2024-05-01 12:31:00\"],\"metrics\":[1,0,1]},"
-                              "{\"dimensions\":[\"2024-05-01 12:33:00\"],\"metrics\":[0,1,1]}],"
+                              "{\"dimensions\":[\"2024-05-01 12:33:00\"],\"metrics\":[1,1,1]}],"
                               "\"meta\":{\"time_labels\":[\"2024-05-01 12:05:00\","));
     assert_non_null(strstr(b, "\"2024-05-01 12:34:00\"],\"total_rows\":3},"));
     assert_null(strstr(b, "12:04:00"));

@@ -48,20 +48,21 @@ static void test_semantics(void **state)
     assert_int_equal(add(t, "a", TL_EV_PAGE, ts, 1, 0), 0);
     assert_int_equal(add(t, "a", TL_EV_SCREEN, ts, 2, 0), 0);
     assert_int_equal(add(t, "a", TL_EV_TRACK, ts, 3, 0), 0);
-    assert_int_equal(add(t, "a", TL_EV_PAGE, ts, 4, TL_EVF_BOT), 0); /* counted, not a visitor */
+    assert_int_equal(add(t, "a", TL_EV_PAGE, ts, 4, TL_EVF_BOT), 1); /* bots count nowhere */
     assert_int_equal(add(t, "a", TL_EV_IDENTIFY, ts, 5, 0), 1);      /* counted nowhere */
     assert_int_equal(add(t, "a", TL_EV_GROUP, ts, 6, 0), 1);
     assert_int_equal(add(t, "a", TL_EV_ALIAS, ts, 7, 0), 1);
     assert_int_equal(add(t, "", TL_EV_PAGE, ts, 8, 0), 1); /* no site */
     tl_tsdb_agg g = total(t, "a", T0, T0 + DAY, NULL);
-    assert_int_equal(g.pageviews, 4);
-    assert_int_equal(g.events, 5);
+    assert_int_equal(g.pageviews, 3);
+    assert_int_equal(g.events, 4);
     assert_int_equal(g.visitors, 3);
     tl_tsdb_stats st;
     tl_tsdb_get_stats(t, &st);
     assert_int_equal(st.sites, 1);
-    assert_int_equal(st.counted, 5);
+    assert_int_equal(st.counted, 4);
     assert_int_equal(st.ignored, 3);
+    assert_int_equal(st.bots, 1);
     assert_int_equal(st.dropped, 1);
     assert_int_equal(st.buckets, 3); /* one minute, one hour, one day */
     tl_tsdb_free(t);
@@ -251,7 +252,7 @@ static void test_realtime(void **state)
     assert_int_equal(add(t, "s", TL_EV_PAGE, now - 4 * MIN, 2, 0), 0);
     assert_int_equal(add(t, "s", TL_EV_TRACK, now - 5 * MIN, 3, 0), 0);        /* 10:25:20, in */
     assert_int_equal(add(t, "s", TL_EV_PAGE, now - 5 * MIN - 21000, 4, 0), 0); /* 10:24:59 */
-    assert_int_equal(add(t, "s", TL_EV_PAGE, now - 1000, 5, TL_EVF_BOT), 0);
+    assert_int_equal(add(t, "s", TL_EV_PAGE, now - 1000, 5, TL_EVF_BOT), 1);
     uint64_t v;
     assert_int_equal(tl_tsdb_realtime(t, "s", 1, now, 5 * MIN, &v), 0);
     assert_int_equal(v, 3);
