@@ -1008,6 +1008,59 @@ static int on_ingest(void *arg, tl_http_req *req)
     return TL_HTTP_DEFERRED;
 }
 
+static void noop_done(void *arg, int status, const char *body, size_t len) {}
+
+/* A body over max_body_bytes is answered 413 by the HTTP layer without being read; it still
+ * leaves a trace in the dead letters (reason size_violation, no payload), so a client that
+ * keeps sending too much shows up in the listing and the counts. Not waited for: the client
+ * is told 413 either way. */
+static void on_oversize(void *arg, tl_http_req *req, size_t size)
+{
+    struct route_arg *ra = arg;
+    tl_collect *c = ra->c;
+    char keybuf[512];
+    tl_str key = {keybuf, sizeof keybuf};
+    const char *auth = tl_http_header(req, "Authorization");
+    if (!auth || !basic_key(auth, strlen(auth), &key))
+        key = (tl_str){NULL, 0};
+    const tl_site *site = key.len ? tl_config_site_for_key(c->cfg, key.ptr, key.len) : NULL;
+    request *r = tl_calloc(1, sizeof *r);
+    if (!r || !(r->arena = tl_arena_new(4096))) {
+        tl_free(r);
+        return;
+    }
+    atomic_fetch_add(&c->inflight, 1);
+    r->c = c;
+    r->done = noop_done;
+    tl_seg_error e;
+    set_error(&e, TL_DL_SIZE_VIOLATION, "", "maxBytes", "", "", "");
+    snprintf(e.expected, sizeof e.expected, "at most %zu bytes (max_body_bytes)",
+             c->cfg->max_body_bytes);
+    snprintf(e.found, sizeof e.found, "%zu bytes", size);
+    snprintf(e.message, sizeof e.message,
+             "request body of %zu bytes exceeds the limit of %zu bytes (max_body_bytes); "
+             "the body was not read",
+             size, c->cfg->max_body_bytes);
+    dead_info d = {.reason = TL_DL_SIZE_VIOLATION,
+                   .received_ms = tl_http_received_ms(req),
+                   .index = -1,
+                   .type = ra->type,
+                   .errors = &e,
+                   .n_errors = 1};
+    if (site)
+        d.site = tl_str_make(site->id, strlen(site->id));
+    else if (!c->cfg->n_sites)
+        d.site = key; /* open mode: the key is the site */
+    add_dead(r, &d, NULL, "", 0);
+    atomic_store(&r->pending, 1);
+    if (r->n_dl) {
+        atomic_fetch_add(&r->pending, 1);
+        if (append_all(r, c->deadletter, &r->dead, r->dl_len, r->dl_part, r->n_dl))
+            atomic_fetch_sub(&r->pending, 1);
+    }
+    on_durable(r, 0);
+}
+
 static int on_preflight(void *arg, tl_http_req *req)
 {
     tl_http_add_header(req, "Access-Control-Allow-Origin", "*");
@@ -1036,6 +1089,8 @@ int tl_collect_routes(tl_collect *c, tl_http *http)
         c->route_args[i] = (struct route_arg){c, routes[i].type};
         int rc = tl_http_route_limit(http, "POST", routes[i].path, false, c->cfg->max_body_bytes,
                                      on_ingest, &c->route_args[i]);
+        if (rc == 0)
+            rc = tl_http_route_oversize(http, "POST", routes[i].path, on_oversize);
         if (rc == 0)
             rc = tl_http_route(http, "OPTIONS", routes[i].path, false, on_preflight, c);
         if (rc)

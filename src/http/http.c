@@ -49,6 +49,7 @@ typedef struct {
     bool prefix;
     size_t max_body;
     tl_http_handler fn;
+    tl_http_oversize_fn oversize; /* told about bodies over max_body before the 413 */
     void *arg;
 } route;
 
@@ -133,6 +134,18 @@ int tl_http_route(tl_http *s, const char *method, const char *path, bool prefix,
                   void *arg)
 {
     return tl_http_route_limit(s, method, path, prefix, 0, fn, arg);
+}
+
+int tl_http_route_oversize(tl_http *s, const char *method, const char *path, tl_http_oversize_fn fn)
+{
+    for (size_t i = 0; i < s->n_routes; i++) {
+        route *r = &s->routes[i];
+        if (strcmp(r->method, method) == 0 && strcmp(r->path, path) == 0) {
+            r->oversize = fn;
+            return 0;
+        }
+    }
+    return TL_ENOTFOUND;
 }
 
 static bool path_matches(const route *r, const char *path)
@@ -291,6 +304,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 snprintf(msg, sizeof msg,
                          "request body of %s bytes exceeds the limit of %zu bytes (max_body_bytes)",
                          cl, r->route->max_body);
+                if (r->route->oversize)
+                    r->route->oversize(r->route->arg, r, (size_t)strtoull(cl, NULL, 10));
                 res = respond_now(r, 413, msg, NULL);
             }
         }
@@ -320,6 +335,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         snprintf(msg, sizeof msg,
                  "request body of %zu bytes exceeds the limit of %zu bytes (max_body_bytes)",
                  r->seen, r->route->max_body);
+        if (r->route->oversize)
+            r->route->oversize(r->route->arg, r, r->seen);
         return respond_now(r, 413, msg, NULL);
     }
     if (r->handled) {

@@ -46,6 +46,13 @@ int tl_http_route(tl_http *s, const char *method, const char *path, bool prefix,
 /* Like tl_http_route with an explicit body limit for this route. */
 int tl_http_route_limit(tl_http *s, const char *method, const char *path, bool prefix,
                         size_t max_body, tl_http_handler fn, void *arg);
+/* Called (on a server thread, with the route's arg) when a request's body is over the route's
+ * limit, just before the server answers 413 itself: the body is not read, the headers are
+ * there. size is the announced Content-Length or what arrived. It must not respond. */
+typedef void (*tl_http_oversize_fn)(void *arg, tl_http_req *req, size_t size);
+/* Sets the oversize hook of the route registered for method + path. TL_ENOTFOUND if none. */
+int tl_http_route_oversize(tl_http *s, const char *method, const char *path,
+                           tl_http_oversize_fn fn);
 int tl_http_start(tl_http *s);
 uint16_t tl_http_port(const tl_http *s);
 /* Stops accepting new connections (deferred requests can still be answered). */

@@ -145,6 +145,16 @@ test('limits are explicit and named', async () => {
   r = await post(`${srv.url}/v1/track`, track('x'));
   assert.equal(r.status, 401);
   assert.match(r.json.error, /write key/);
+  // the 413's body was not read, but the attempt is in the dead letters
+  const dl = await eventually(async () => {
+    const r2 = await (await fetch(`${srv.url}/api/v2/deadletters?site_id=${site}&type=size_violation`)).json();
+    return r2.total >= 2 ? r2 : null;
+  });
+  assert.ok(dl, 'the oversized request and the oversized event are dead-lettered');
+  const big413 = dl.deadletters.find((d) => /was not read/.test(d.errors[0].message));
+  assert.ok(big413, JSON.stringify(dl));
+  assert.match(big413.errors[0].found, /^\d+ bytes$/);
+  assert.equal(big413.payload_text, '');
   // rejected events are counted by reason
   const m = await (await fetch(`${srv.url}/metrics`)).text();
   assert.match(m, /tally_ingest_events_rejected_total\{reason="size_violation"\} [1-9]/);
