@@ -30,9 +30,9 @@ typedef enum {
 } tl_fsync_policy;
 
 typedef struct {
-    const char *dir;             /* created if missing */
-    uint32_t partitions; /* default 1; fixed at creation (reopen checks it); 0 = as on disk */
-    tl_fsync_policy fsync;       /* default TL_FSYNC_ALWAYS */
+    const char *dir;       /* created if missing */
+    uint32_t partitions;   /* default 1; fixed at creation (reopen checks it); 0 = as on disk */
+    tl_fsync_policy fsync; /* default TL_FSYNC_ALWAYS */
     uint32_t commit_interval_ms; /* longest a batch waits for its group commit; default 5 */
     uint64_t segment_bytes;      /* roll to a new segment past this size; default 64 MiB */
     int64_t retention_ms;        /* drop whole segments older than this; 0 = keep (default 7 d) */
