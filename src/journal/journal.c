@@ -1185,10 +1185,7 @@ static int commit_batch(tl_journal *j)
             if (pt->inflight.len)
                 atomic_store_explicit(&pt->durable_end, pt->wnext, memory_order_release);
         }
-        pthread_mutex_lock(&j->wait_mu);
-        j->wait_counter++;
-        pthread_cond_broadcast(&j->wait_cv);
-        pthread_mutex_unlock(&j->wait_mu);
+        j->wake_readers = true; /* after the done callbacks: see commit_main */
     }
     for (uint32_t p = 0; p < j->np; p++) {
         /* keep the buffer for the next batch, unless a burst left it far larger than needed */
@@ -1272,10 +1269,19 @@ static void *commit_main(void *arg)
 
         if (ndone) {
             int status = commit_batch(j);
+            /* producers first: their answers wait on this thread, readers are woken after
+             * (on two cores, waking the stream first delays every answer of the commit) */
             for (size_t i = 0; i < j->nfly_done; i++)
                 if (j->fly_done[i].fn)
                     j->fly_done[i].fn(j->fly_done[i].arg, status);
             j->nfly_done = 0;
+            if (j->wake_readers) {
+                j->wake_readers = false;
+                pthread_mutex_lock(&j->wait_mu);
+                j->wait_counter++;
+                pthread_cond_broadcast(&j->wait_cv);
+                pthread_mutex_unlock(&j->wait_mu);
+            }
         }
         housekeeping(j);
 

@@ -114,7 +114,8 @@ struct tl_journal {
     size_t pending_bytes;
     bool commit_idle; /* the commit thread is waiting on work_cv */
     bool closing;
-    int failed; /* a write or sync failed: every later append gets this */
+    bool wake_readers; /* commit thread only: a commit published new durable ends */
+    int failed;        /* a write or sync failed: every later append gets this */
 
     pthread_t thread;
     bool thread_started;
