@@ -270,6 +270,18 @@ static bool should_report(const vctx *c)
     return !STOP(c);
 }
 
+/* A member that additionalProperties or unevaluatedProperties (kw) set to false forbids. */
+static void report_unexpected(vctx *c, const sc_node *n, const char *kw, const tl_json_member *m)
+{
+    char exp[160], msg[200];
+    if (!should_report(c))
+        return;
+    snprintf(exp, sizeof exp, "no property \"%.*s\"", (int)TL_MIN(m->key_len, 100), m->key);
+    snprintf(msg, sizeof msg, "property \"%.*s\" not allowed (%s is false)",
+             (int)TL_MIN(m->key_len, 100), m->key, kw);
+    report(c, n, kw, &m->value, exp, "an unexpected property", msg);
+}
+
 /* ---- path and scope stacks ---- */
 
 static inline bool push_key(vctx *c, const char *key, uint32_t len)
@@ -709,15 +721,7 @@ static bool eval_object(vctx *c, const sc_node *n, const tl_json *v, ann *mine)
             pushed = push_key(c, m->key, m->key_len);
             if (n->additional->boolean == 0) {
                 ok = false;
-                if (should_report(c)) {
-                    snprintf(exp, sizeof exp, "no property \"%.*s\"", (int)TL_MIN(m->key_len, 100),
-                             m->key);
-                    snprintf(found, sizeof found,
-                             "property \"%.*s\" not allowed (additionalProperties is false)",
-                             (int)TL_MIN(m->key_len, 100), m->key);
-                    report(c, n, "additionalProperties", &m->value, exp, "an unexpected property",
-                           found);
-                }
+                report_unexpected(c, n, "additionalProperties", m);
             } else if (!eval(c, n->additional, &m->value, NULL)) {
                 ok = false;
             }
@@ -813,16 +817,7 @@ static bool eval_unevaluated(vctx *c, const sc_node *n, const tl_json *v, ann *m
             pushed = push_key(c, m->key, m->key_len);
             if (n->uneval_props->boolean == 0) {
                 ok = false;
-                if (should_report(c)) {
-                    char msg[200], exp[160];
-                    snprintf(exp, sizeof exp, "no property \"%.*s\"", (int)TL_MIN(m->key_len, 100),
-                             m->key);
-                    snprintf(msg, sizeof msg,
-                             "property \"%.*s\" not allowed (unevaluatedProperties is false)",
-                             (int)TL_MIN(m->key_len, 100), m->key);
-                    report(c, n, "unevaluatedProperties", &m->value, exp, "an unexpected property",
-                           msg);
-                }
+                report_unexpected(c, n, "unevaluatedProperties", m);
             } else if (!eval(c, n->uneval_props, &m->value, NULL)) {
                 ok = false;
             }
