@@ -631,6 +631,31 @@ static int append_all(request *r, tl_journal *j, const tl_buf *buf, const uint32
     return recs ? tl_journal_append(j, recs, n, on_durable, r, NULL) : TL_ENOMEM;
 }
 
+/* Queues the request's events and dead letters; finish() answers once both are durable. */
+static void send_request(request *r)
+{
+    tl_collect *c = r->c;
+    /* one extra pending count keeps finish() from running until both appends are queued */
+    atomic_store(&r->pending, 1);
+    if (!atomic_load(&r->failed)) {
+        if (r->n_ev) {
+            atomic_fetch_add(&r->pending, 1);
+            if (append_all(r, c->events, &r->records, r->ev_len, r->ev_part, r->n_ev)) {
+                atomic_store(&r->failed, 1);
+                atomic_fetch_sub(&r->pending, 1);
+            }
+        }
+        if (r->n_dl) {
+            atomic_fetch_add(&r->pending, 1);
+            if (append_all(r, c->deadletter, &r->dead, r->dl_len, r->dl_part, r->n_dl)) {
+                atomic_store(&r->failed, 1);
+                atomic_fetch_sub(&r->pending, 1);
+            }
+        }
+    }
+    on_durable(r, 0);
+}
+
 void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_done_fn done,
                        void *arg)
 {
@@ -661,7 +686,6 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
     tl_seg_ctx cx = {
         .received_ms = in->received_ms, .max_event_bytes = cfg->max_event_bytes, .arena = a};
     tl_seg_error e;
-    memset(&e, 0, sizeof e);
 
     tl_json_limits lim = {cfg->max_depth, cfg->max_string_len, cfg->max_members};
     tl_json *root = NULL;
@@ -677,12 +701,8 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
         const char *msg = key.len ? "unknown write key"
                                   : "missing write key: send it as the "
                                     "HTTP Basic user name or as writeKey";
-        e.reason = TL_DL_UNKNOWN_SITE;
-        snprintf(e.pointer, sizeof e.pointer, "%s", "/writeKey");
-        snprintf(e.keyword, sizeof e.keyword, "%s", "writeKey");
-        snprintf(e.expected, sizeof e.expected, "%s", "a write key of a configured site");
-        snprintf(e.found, sizeof e.found, "%s", key.len ? "an unknown key" : "nothing");
-        snprintf(e.message, sizeof e.message, "%s", msg);
+        set_error(&e, TL_DL_UNKNOWN_SITE, "/writeKey", "writeKey",
+                  "a write key of a configured site", key.len ? "an unknown key" : "nothing", msg);
         dead_info d = {.reason = TL_DL_UNKNOWN_SITE,
                        .received_ms = in->received_ms,
                        .index = -1,
@@ -701,11 +721,10 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
     }
     if (rc) {
         int reason = rc == TL_ELIMIT ? TL_DL_SIZE_VIOLATION : TL_DL_PARSE_ERROR;
-        e.reason = reason;
-        snprintf(e.keyword, sizeof e.keyword, "%s", reason == TL_DL_PARSE_ERROR ? "json" : "limit");
-        snprintf(e.expected, sizeof e.expected, "%s", "a JSON document within the limits");
-        snprintf(e.found, sizeof e.found, "error at byte %zu", jerr.offset);
-        snprintf(e.message, sizeof e.message, "%s", jerr.msg);
+        char at[48];
+        snprintf(at, sizeof at, "error at byte %zu", jerr.offset);
+        set_error(&e, reason, "", reason == TL_DL_PARSE_ERROR ? "json" : "limit",
+                  "a JSON document within the limits", at, jerr.msg);
         dead_info d = {.reason = reason,
                        .site = cx.site,
                        .received_ms = in->received_ms,
@@ -726,13 +745,9 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
     } else {
         const tl_json *batch = tl_json_get(root, "batch");
         if (!batch || batch->type != TL_JSON_ARRAY) {
-            e.reason = TL_DL_TRACKER_PROTOCOL_VIOLATION;
-            snprintf(e.pointer, sizeof e.pointer, "%s", "/batch");
-            snprintf(e.keyword, sizeof e.keyword, "%s", "required");
-            snprintf(e.expected, sizeof e.expected, "%s", "an array of events");
-            snprintf(e.found, sizeof e.found, "%s", batch ? "another type" : "nothing");
-            snprintf(e.message, sizeof e.message, "%s",
-                     "a batch request needs a \"batch\" array of events");
+            set_error(&e, TL_DL_TRACKER_PROTOCOL_VIOLATION, "/batch", "required",
+                      "an array of events", batch ? "another type" : "nothing",
+                      "a batch request needs a \"batch\" array of events");
             dead_info d = {.reason = e.reason,
                            .site = cx.site,
                            .received_ms = in->received_ms,
@@ -753,25 +768,7 @@ void tl_collect_submit(tl_collect *c, const tl_collect_input *in, tl_collect_don
         build_answer(r, true);
     }
 send:
-    /* one extra pending count keeps finish() from running until both appends are queued */
-    atomic_store(&r->pending, 1);
-    if (!atomic_load(&r->failed)) {
-        if (r->n_ev) {
-            atomic_fetch_add(&r->pending, 1);
-            if (append_all(r, c->events, &r->records, r->ev_len, r->ev_part, r->n_ev)) {
-                atomic_store(&r->failed, 1);
-                atomic_fetch_sub(&r->pending, 1);
-            }
-        }
-        if (r->n_dl) {
-            atomic_fetch_add(&r->pending, 1);
-            if (append_all(r, c->deadletter, &r->dead, r->dl_len, r->dl_part, r->n_dl)) {
-                atomic_store(&r->failed, 1);
-                atomic_fetch_sub(&r->pending, 1);
-            }
-        }
-    }
-    on_durable(r, 0);
+    send_request(r);
 }
 
 /* ---- dead letters: listing and replay ---- */
@@ -1052,13 +1049,7 @@ static void on_oversize(void *arg, tl_http_req *req, size_t size)
     else if (!c->cfg->n_sites)
         d.site = key; /* open mode: the key is the site */
     add_dead(r, &d, NULL, "", 0);
-    atomic_store(&r->pending, 1);
-    if (r->n_dl) {
-        atomic_fetch_add(&r->pending, 1);
-        if (append_all(r, c->deadletter, &r->dead, r->dl_len, r->dl_part, r->n_dl))
-            atomic_fetch_sub(&r->pending, 1);
-    }
-    on_durable(r, 0);
+    send_request(r);
 }
 
 static int on_preflight(void *arg, tl_http_req *req)
