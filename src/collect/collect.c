@@ -981,6 +981,16 @@ static bool basic_key(const char *s, size_t n, tl_str *out)
     return true;
 }
 
+/* The write key from an "Authorization: Basic" header, decoded into buf; empty when absent. */
+static tl_str write_key_of(tl_http_req *req, char *buf, size_t cap)
+{
+    tl_str key = {buf, (uint32_t)cap};
+    const char *auth = tl_http_header(req, "Authorization");
+    if (!auth || !basic_key(auth, strlen(auth), &key))
+        key = (tl_str){NULL, 0};
+    return key;
+}
+
 static void http_done(void *arg, int status, const char *body, size_t len)
 {
     tl_http_respond(arg, status, "application/json", body, len);
@@ -990,10 +1000,7 @@ static int on_ingest(void *arg, tl_http_req *req)
 {
     struct route_arg *ra = arg;
     char keybuf[512];
-    tl_str key = {keybuf, sizeof keybuf};
-    const char *auth = tl_http_header(req, "Authorization");
-    if (!auth || !basic_key(auth, strlen(auth), &key))
-        key = (tl_str){NULL, 0};
+    tl_str key = write_key_of(req, keybuf, sizeof keybuf);
     tl_collect_input in = {.type = ra->type,
                            .write_key = key.ptr,
                            .write_key_len = key.len,
@@ -1016,10 +1023,7 @@ static void on_oversize(void *arg, tl_http_req *req, size_t size)
     struct route_arg *ra = arg;
     tl_collect *c = ra->c;
     char keybuf[512];
-    tl_str key = {keybuf, sizeof keybuf};
-    const char *auth = tl_http_header(req, "Authorization");
-    if (!auth || !basic_key(auth, strlen(auth), &key))
-        key = (tl_str){NULL, 0};
+    tl_str key = write_key_of(req, keybuf, sizeof keybuf);
     const tl_site *site = key.len ? tl_config_site_for_key(c->cfg, key.ptr, key.len) : NULL;
     request *r = tl_calloc(1, sizeof *r);
     if (!r || !(r->arena = tl_arena_new(4096))) {

@@ -277,10 +277,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->received_ms = tl_now_ms();
         const char *q = strchr(url, '?');
         r->path = tl_strndup(url, q ? (size_t)(q - url) : strlen(url));
-        r->arena = tl_arena_new(16384);
         tl_buf_init(&r->body);
         tl_buf_init(&r->answer);
-        if (!r->path || !r->arena || !r->raw_path)
+        if (!r->path || !r->raw_path)
             return MHD_NO;
         client_ip(conn, r->ip, sizeof r->ip);
         tl_buf allow;
@@ -457,6 +456,8 @@ int64_t tl_http_received_ms(const tl_http_req *r)
 
 tl_arena *tl_http_arena(tl_http_req *r)
 {
+    if (!r->arena) /* made on first use: most handlers never ask */
+        r->arena = tl_arena_new(16384);
     return r->arena;
 }
 

@@ -69,7 +69,8 @@ const char *tl_http_query(tl_http_req *r, const char *name);  /* decoded ?name=v
 /* The peer's address as text ("127.0.0.1", "::1"). */
 const char *tl_http_client_ip(const tl_http_req *r);
 int64_t tl_http_received_ms(const tl_http_req *r);
-/* An arena that lives as long as the request. */
+/* An arena that lives as long as the request (made on first call; NULL when memory ran
+ * out). */
 tl_arena *tl_http_arena(tl_http_req *r);
 /* Per-request slot for the handler's own state (freed by the handler's own code). */
 void tl_http_set_user(tl_http_req *r, void *p);
